@@ -1,0 +1,22 @@
+//! Reads the state of the local Corosync engine through its client libraries.
+//!
+//! This crate answers "what does corosync on this node think right now?": quorum, membership,
+//! votes (votequorum), node names (cmap) and knet link status (cfg). It wraps `rust-corosync`
+//! and adds a thin FFI where that crate lacks a value (`total_votes`, raw flag bits).
+//!
+//! It is not a daemon-side event loop: every call opens its own connections and closes them, so
+//! it suits command-line tools and probes. Long-running services track changes themselves.
+
+mod cmapview;
+mod error;
+mod links;
+mod membership;
+mod state;
+mod votequorum;
+
+pub use cmapview::{node_names, totem_timers, TotemTimers};
+pub use error::{Error, Result};
+pub use links::{link_status, LinkState, PeerLinks};
+pub use membership::{membership, Membership};
+pub use state::{quorum_state, QuorumState};
+pub use votequorum::{flags, set_expected, VoteInfo, Votequorum};
