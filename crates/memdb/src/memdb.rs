@@ -1,0 +1,340 @@
+//! `Memdb`: the tree plus its database, shareable between threads.
+//!
+//! Locking: a writer takes the tree write lock, applies the operation in memory, takes the
+//! database mutex, releases the tree lock and commits; readers only need the tree read lock,
+//! so they are never blocked by a slow SQLite commit (they may see a change a moment before
+//! it is durable; its writer is answered only after the commit).
+//!
+//! Commit failures: the in-memory change stays, the memdb enters its error state (like the
+//! original) and every later modification — including ones already applied in memory and
+//! waiting for the database — fails with `EIO` without writing anything. The database thus
+//! holds a consistent earlier state and a restart reloads it.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::digest::Index;
+use crate::load::LoadError;
+use crate::locks::LockTable;
+use crate::path::{components, is_lock_path};
+use crate::store::{Database, StoreError};
+use crate::tree::{Kind, Row, RowChange, Tree};
+use crate::vmlist::{render_vmlist, VmList};
+use crate::{EntryInfo, Errno, Op, StatFs};
+
+/// Error of [`Memdb::open`].
+pub type OpenError = StoreError;
+
+/// Why a sync commit (§1.12.4) failed; the memdb is in its error state afterwards.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The memdb was already in its error state.
+    #[error("memdb is in its error state")]
+    ErrorState,
+    /// Database failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The resulting rows do not form a valid tree (or have duplicate VMIDs).
+    #[error("rebuilt tree is invalid: {0}")]
+    Load(#[from] LoadError),
+    /// The rebuilt tree's index differs from the leader's.
+    #[error("rebuilt index does not match the leader's (version {ours} vs {leader})")]
+    IndexMismatch {
+        /// Our rebuilt version.
+        ours: u64,
+        /// Leader's version.
+        leader: u64,
+    },
+}
+
+struct State {
+    tree: Tree,
+    locks: LockTable,
+}
+
+/// The memdb: a [`Tree`], its lock bookkeeping and an optional [`Database`].
+pub struct Memdb {
+    state: RwLock<State>,
+    pub(crate) db: Mutex<Option<Database>>,
+    failed: AtomicBool,
+    last_error: Mutex<Option<String>>,
+    path: Option<PathBuf>,
+}
+
+/// Current Unix time in seconds (u32, as the original).
+pub fn unix_now() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
+}
+
+impl Memdb {
+    /// Opens or creates the database at `path` (refused if another instance holds it).
+    pub fn open(path: impl AsRef<Path>) -> Result<Memdb, OpenError> {
+        Memdb::open_waiting(path, Duration::ZERO)
+    }
+
+    /// Like [`Memdb::open`], waiting up to `wait` for the instance lock.
+    pub fn open_waiting(path: impl AsRef<Path>, wait: Duration) -> Result<Memdb, OpenError> {
+        let (mut db, (mut tree, fresh)) =
+            Database::open_with(path.as_ref(), wait, Tree::from_rows_fresh)?;
+        if fresh {
+            let root = tree.root_mut();
+            root.mtime = unix_now();
+            let change = RowChange::Version {
+                version: root.version,
+                writer: root.writer,
+                mtime: root.mtime,
+            };
+            db.commit(&[change])?;
+        }
+        let path = Some(db.path().to_path_buf());
+        Ok(Memdb::build(tree, Some(db), path))
+    }
+
+    /// A memdb without persistence (root version 1, mtime now).
+    pub fn in_memory() -> Memdb {
+        Memdb::from_tree(Tree::new(unix_now()))
+    }
+
+    /// A memdb without persistence around an existing tree.
+    pub fn from_tree(tree: Tree) -> Memdb {
+        Memdb::build(tree, None, None)
+    }
+
+    fn build(tree: Tree, db: Option<Database>, path: Option<PathBuf>) -> Memdb {
+        let locks = LockTable::rebuild(&tree, Instant::now());
+        Memdb {
+            failed: AtomicBool::new(tree.has_errors()),
+            state: RwLock::new(State { tree, locks }),
+            db: Mutex::new(db),
+            last_error: Mutex::new(None),
+            path,
+        }
+    }
+
+    fn read_state(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_state(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_db(&self) -> MutexGuard<'_, Option<Database>> {
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The database file, if persistent.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// True once the memdb entered its error state.
+    pub fn has_errors(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
+    }
+
+    /// Message of the database failure that caused the error state.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn fail(&self, message: String) {
+        self.failed.store(true, Ordering::SeqCst);
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
+    }
+
+    /// Applies `op` (writer node id, mtime) and persists it before returning the result
+    /// (bytes written for writes, else 0).
+    pub fn apply(&self, op: &Op, writer: u32, mtime: u32) -> Result<u64, Errno> {
+        let mut st = self.write_state();
+        if self.has_errors() {
+            st.tree.set_error();
+            return Err(Errno::Eio);
+        }
+        let State { tree, locks } = &mut *st;
+        let applied = tree.apply(op, writer, mtime)?;
+        locks.observe(tree, op, Instant::now());
+        let mut db = self.lock_db();
+        drop(st);
+        let Some(database) = db.as_mut() else {
+            return Ok(applied.result);
+        };
+        if self.has_errors() {
+            return Err(Errno::Eio);
+        }
+        if let Err(e) = database.commit(&applied.changes) {
+            self.fail(e.to_string());
+            drop(db);
+            self.write_state().tree.set_error();
+            return Err(Errno::Eio);
+        }
+        Ok(applied.result)
+    }
+
+    /// Runs `f` with shared access to the tree.
+    pub fn with_tree<R>(&self, f: impl FnOnce(&Tree) -> R) -> R {
+        f(&self.read_state().tree)
+    }
+
+    /// See [`Tree::lookup`].
+    pub fn lookup(&self, path: &str) -> Option<EntryInfo> {
+        self.with_tree(|t| t.lookup(path))
+    }
+
+    /// See [`Tree::read`].
+    pub fn read(&self, path: &str, offset: u64, size: usize) -> Result<Vec<u8>, Errno> {
+        self.with_tree(|t| t.read(path, offset, size))
+    }
+
+    /// See [`Tree::readdir`].
+    pub fn readdir(&self, path: &str) -> Result<Vec<(String, EntryInfo)>, Errno> {
+        self.with_tree(|t| t.readdir(path))
+    }
+
+    /// See [`Tree::statfs`].
+    pub fn statfs(&self) -> StatFs {
+        self.with_tree(Tree::statfs)
+    }
+
+    /// Global version.
+    pub fn version(&self) -> u64 {
+        self.with_tree(Tree::version)
+    }
+
+    /// Index (STATE blob content).
+    pub fn index(&self) -> Index {
+        self.with_tree(Tree::index)
+    }
+
+    /// Whole-tree checksum (VERIFY).
+    pub fn checksum(&self) -> [u8; 32] {
+        self.with_tree(Tree::checksum)
+    }
+
+    /// A copy of the VM list.
+    pub fn vmlist(&self) -> VmList {
+        self.with_tree(|t| t.vmlist().clone())
+    }
+
+    /// The `.vmlist` file content.
+    pub fn vmlist_text(&self) -> String {
+        self.with_tree(|t| render_vmlist(t.vmlist()))
+    }
+
+    /// Current entry checksum of a lock directory `priv/lock/<name>`, if it is one.
+    fn lock_checksum(tree: &Tree, path: &str) -> Option<[u8; 32]> {
+        let is_dir = tree.lookup(path)?.kind == Kind::Dir;
+        (is_dir && is_lock_path(&components(path)))
+            .then(|| tree.entry_checksum(path))
+            .flatten()
+    }
+
+    /// UNLOCK_REQUEST evaluation (lowest node only): true if `path` is a lock directory
+    /// whose checksum is `csum` and which is expired by local bookkeeping at `now`.
+    pub fn unlock_request_expired(&self, path: &str, csum: &[u8; 32], now: Instant) -> bool {
+        let mut st = self.write_state();
+        let State { tree, locks } = &mut *st;
+        Memdb::lock_checksum(tree, path) == Some(*csum) && locks.is_expired(path, csum, now)
+    }
+
+    /// UNLOCK: deletes the lock directory if its checksum is still `csum`.
+    /// Returns whether it was deleted.
+    pub fn unlock(
+        &self,
+        path: &str,
+        csum: &[u8; 32],
+        writer: u32,
+        mtime: u32,
+    ) -> Result<bool, Errno> {
+        if self.with_tree(|t| Memdb::lock_checksum(t, path)) != Some(*csum) {
+            return Ok(false);
+        }
+        let op = Op::Delete {
+            path: path.to_string(),
+        };
+        self.apply(&op, writer, mtime).map(|_| true)
+    }
+
+    /// Local mode `utime(path, 0, 0)`: deletes the lock directory (writer 0) if it is
+    /// expired by local bookkeeping. Returns whether it was deleted.
+    pub fn unlock_expired_local(
+        &self,
+        path: &str,
+        mtime: u32,
+        now: Instant,
+    ) -> Result<bool, Errno> {
+        let Some(csum) = self.with_tree(|t| Memdb::lock_checksum(t, path)) else {
+            return Ok(false);
+        };
+        if !self.unlock_request_expired(path, &csum, now) {
+            return Ok(false);
+        }
+        self.unlock(path, &csum, 0, mtime)
+    }
+
+    /// Lock directories expired at `now` (checksum unchanged for more than 120 s).
+    pub fn expired_locks(&self, now: Instant) -> Vec<(String, [u8; 32])> {
+        let st = self.read_state();
+        st.locks.expired(&st.tree, now)
+    }
+
+    /// Sync commit (§1.12.4): deletes local inodes absent from `leader`, stores `updates`,
+    /// rebuilds the tree from the result and requires its index to equal `leader`; then
+    /// swaps the tree in and rebuilds the VM list and lock bookkeeping. Any failure rolls
+    /// the database back and puts the memdb into its error state.
+    pub fn apply_sync(&self, leader: &Index, updates: &[Row]) -> Result<(), SyncError> {
+        let mut st = self.write_state();
+        if self.has_errors() {
+            return Err(SyncError::ErrorState);
+        }
+        let deletes = st.tree.index().deleted_in(leader);
+        let vmlist = st.tree.vmlist().clone();
+        let verify = |rows: Vec<Row>| -> Result<Tree, SyncError> {
+            let (tree, _) = Tree::build(rows, vmlist)?;
+            let ours = tree.index();
+            if ours.encode() != leader.encode() {
+                return Err(SyncError::IndexMismatch {
+                    ours: ours.version,
+                    leader: leader.version,
+                });
+            }
+            Ok(tree)
+        };
+        let result = match self.lock_db().as_mut() {
+            Some(db) => db.commit_update(&deletes, updates, verify),
+            None => verify(merge_rows(st.tree.to_rows(), &deletes, updates)),
+        };
+        match result {
+            Ok(tree) => {
+                st.locks = LockTable::rebuild(&tree, Instant::now());
+                st.tree = tree;
+                Ok(())
+            }
+            Err(e) => {
+                self.fail(e.to_string());
+                st.tree.set_error();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Applies a sync's deletes and updates to a row list (in-memory sync commit).
+fn merge_rows(rows: Vec<Row>, deletes: &[u64], updates: &[Row]) -> Vec<Row> {
+    let mut map: std::collections::BTreeMap<u64, Row> =
+        rows.into_iter().map(|r| (r.inode, r)).collect();
+    for d in deletes {
+        map.remove(d);
+    }
+    for u in updates {
+        map.insert(u.inode, u.to_stored());
+    }
+    map.into_values().collect()
+}

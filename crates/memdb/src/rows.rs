@@ -1,0 +1,70 @@
+//! Rows of the `tree` table and the changes operations ask to persist.
+
+use crate::tree::VERSION_ROW_NAME;
+
+/// One row of the `tree` table (also the payload of a DFSM UPDATE record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// `inode` column.
+    pub inode: u64,
+    /// `parent` column.
+    pub parent: u64,
+    /// `version` column.
+    pub version: u64,
+    /// `writer` column.
+    pub writer: u32,
+    /// `mtime` column.
+    pub mtime: u32,
+    /// `type` column: 4 directory, 8 file.
+    pub kind: u8,
+    /// `name` column.
+    pub name: String,
+    /// `data` column (`None` = SQL NULL).
+    pub data: Option<Vec<u8>>,
+}
+
+impl Row {
+    /// The row as stored in the `tree` table: the root record (inode 0) of a DFSM UPDATE
+    /// becomes the `__version__` row (keeping its type, normally 4); others unchanged.
+    pub fn to_stored(&self) -> Row {
+        if self.inode == 0 {
+            RowChange::version_row(self.version, self.writer, self.mtime, self.kind)
+        } else {
+            self.clone()
+        }
+    }
+}
+
+/// A change to persist, produced by [`Tree::apply`](crate::Tree::apply).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowChange {
+    /// `REPLACE` this row.
+    Replace(Row),
+    /// `DELETE` the row with this inode.
+    Delete(u64),
+    /// `REPLACE` the `__version__` row (inode 0, type 8, no data).
+    Version {
+        /// New global version.
+        version: u64,
+        /// Writer of the operation.
+        writer: u32,
+        /// Mtime of the operation.
+        mtime: u32,
+    },
+}
+
+impl RowChange {
+    /// Builds the `__version__` pseudo row (inode 0, parent 0, no data) of the given type.
+    pub fn version_row(version: u64, writer: u32, mtime: u32, kind: u8) -> Row {
+        Row {
+            inode: 0,
+            parent: 0,
+            version,
+            writer,
+            mtime,
+            kind,
+            name: VERSION_ROW_NAME.to_string(),
+            data: None,
+        }
+    }
+}

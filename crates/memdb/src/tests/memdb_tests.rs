@@ -1,0 +1,217 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::{Errno, Memdb, Op, SyncError, Tree};
+
+fn op_mkdir(p: &str) -> Op {
+    Op::Mkdir { path: p.into() }
+}
+
+fn op_put(p: &str, data: &[u8]) -> Op {
+    Op::Write {
+        path: p.into(),
+        offset: 0,
+        data: data.to_vec(),
+        truncate: true,
+    }
+}
+
+#[test]
+fn memdb_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Memdb>();
+}
+
+#[test]
+fn failed_commit_enters_error_state_and_db_keeps_old_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.db");
+    let m = Memdb::open(&path).unwrap();
+    m.apply(&Op::Create { path: "f".into() }, 0, 10).unwrap();
+    m.apply(&op_put("f", b"good"), 0, 11).unwrap();
+    let good = m.checksum();
+    {
+        let db = m.db.lock().unwrap();
+        let conn = &db.as_ref().unwrap().conn;
+        conn.execute_batch(
+            "CREATE TRIGGER boom BEFORE INSERT ON tree WHEN NEW.name = 'f' \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+        )
+        .unwrap();
+    }
+    assert_eq!(m.apply(&op_put("f", b"bad"), 0, 12), Err(Errno::Eio));
+    assert!(m.has_errors());
+    assert!(m.last_error().unwrap().contains("injected failure"));
+    assert_eq!(
+        m.apply(&op_mkdir("d"), 0, 13),
+        Err(Errno::Eio),
+        "later ops fail too"
+    );
+    assert_eq!(m.read("f", 0, 10), Err(Errno::Eio));
+    assert!(m.with_tree(Tree::has_errors));
+    drop(m);
+    let m = Memdb::open(&path).unwrap();
+    assert_eq!(
+        m.read("f", 0, 10).unwrap(),
+        b"good",
+        "the failed transaction was rolled back"
+    );
+    assert_eq!(m.checksum(), good);
+    assert!(!m.has_errors());
+}
+
+#[test]
+fn concurrent_writers_and_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Arc::new(Memdb::open(dir.path().join("config.db")).unwrap());
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let m = Arc::clone(&m);
+            std::thread::spawn(move || {
+                let p = format!("f{i}");
+                m.apply(&Op::Create { path: p.clone() }, i, 1).unwrap();
+                for n in 0..25u32 {
+                    m.apply(&op_put(&p, &n.to_le_bytes()), i, 2).unwrap();
+                    let _ = m.read(&p, 0, 4).unwrap();
+                    let _ = m.readdir("").unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(m.version(), 1 + 4 * 26);
+    let sum = m.checksum();
+    let path = m.path().unwrap().to_path_buf();
+    drop(m);
+    assert_eq!(Memdb::open(path).unwrap().checksum(), sum);
+}
+
+#[test]
+fn local_unlock_of_expired_lock() {
+    let m = Memdb::in_memory();
+    m.apply(&op_mkdir("priv"), 0, 1).unwrap();
+    m.apply(&op_mkdir("priv/lock"), 0, 1).unwrap();
+    m.apply(&op_mkdir("priv/lock/file-x"), 0, 1).unwrap();
+    let now = Instant::now();
+    assert_eq!(
+        m.unlock_expired_local("priv/lock/file-x", 5, now),
+        Ok(false)
+    );
+    assert_eq!(m.unlock_expired_local("priv/lock/nope", 5, now), Ok(false));
+    assert_eq!(
+        m.unlock_expired_local("priv", 5, now),
+        Ok(false),
+        "not a lock dir"
+    );
+    let later = now + Duration::from_secs(130);
+    assert_eq!(m.expired_locks(later).len(), 1);
+    assert_eq!(
+        m.unlock_expired_local("priv/lock/file-x", 5, later),
+        Ok(true)
+    );
+    assert!(m.lookup("priv/lock/file-x").is_none());
+    assert!(m.expired_locks(later).is_empty());
+}
+
+#[test]
+fn cluster_unlock_requires_matching_checksum() {
+    let m = Memdb::in_memory();
+    for p in ["priv", "priv/lock", "priv/lock/a"] {
+        m.apply(&op_mkdir(p), 3, 1).unwrap();
+    }
+    let csum = m.with_tree(|t| t.entry_checksum("priv/lock/a")).unwrap();
+    let later = Instant::now() + Duration::from_secs(121);
+    assert!(!m.unlock_request_expired("priv/lock/a", &[0; 32], later));
+    assert!(m.unlock_request_expired("priv/lock/a", &csum, later));
+    assert_eq!(m.unlock("priv/lock/a", &[0; 32], 1, 9), Ok(false));
+    assert_eq!(m.unlock("priv/lock/a", &csum, 1, 9), Ok(true));
+    assert_eq!(
+        m.unlock("priv/lock/a", &csum, 1, 9),
+        Ok(false),
+        "already gone"
+    );
+}
+
+fn leader_and_member() -> (Memdb, Memdb) {
+    let leader = Memdb::in_memory();
+    let member = Memdb::in_memory();
+    for m in [&leader, &member] {
+        m.apply(&op_mkdir("d"), 1, 100).unwrap();
+        m.apply(
+            &Op::Create {
+                path: "d/shared".into(),
+            },
+            1,
+            100,
+        )
+        .unwrap();
+    }
+    leader
+        .apply(
+            &Op::Create {
+                path: "d/new".into(),
+            },
+            1,
+            101,
+        )
+        .unwrap();
+    leader.apply(&op_put("d/new", b"leader"), 1, 102).unwrap();
+    member
+        .apply(
+            &Op::Create {
+                path: "member-only".into(),
+            },
+            2,
+            103,
+        )
+        .unwrap();
+    (leader, member)
+}
+
+fn sync_into(leader: &Memdb, member: &Memdb, skip: usize) -> Result<(), SyncError> {
+    let li = leader.index();
+    let wanted = li.missing_in(&member.index());
+    let updates: Vec<_> =
+        leader.with_tree(|t| wanted.iter().skip(skip).filter_map(|i| t.row(*i)).collect());
+    member.apply_sync(&li, &updates)
+}
+
+#[test]
+fn sync_commit_in_memory() {
+    let (leader, member) = leader_and_member();
+    sync_into(&leader, &member, 0).unwrap();
+    assert_eq!(member.checksum(), leader.checksum());
+    assert!(
+        member.lookup("member-only").is_none(),
+        "deletions are inferred"
+    );
+}
+
+#[test]
+fn sync_commit_persists_and_rejects_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.db");
+    let (leader, _) = leader_and_member();
+    let member = Memdb::open(&path).unwrap();
+    member.apply(&op_mkdir("old"), 2, 5).unwrap();
+    sync_into(&leader, &member, 0).unwrap();
+    assert_eq!(member.checksum(), leader.checksum());
+    drop(member);
+    let member = Memdb::open(&path).unwrap();
+    assert_eq!(
+        member.checksum(),
+        leader.checksum(),
+        "sync result is on disk"
+    );
+    leader.apply(&op_put("d/new", b"changed"), 1, 200).unwrap();
+    let err = sync_into(&leader, &member, 1).unwrap_err();
+    assert!(matches!(err, SyncError::IndexMismatch { .. }), "{err}");
+    assert!(member.has_errors());
+    assert_eq!(member.apply(&op_mkdir("x"), 0, 1), Err(Errno::Eio));
+    let before = member.with_tree(|t| t.version());
+    drop(member);
+    let member = Memdb::open(&path).unwrap();
+    assert_eq!(member.version(), before, "rolled back");
+}
