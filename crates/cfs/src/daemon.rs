@@ -1,0 +1,283 @@
+//! Start-up and shutdown of `pmxcfs`: identity checks, the database, the mount, the pid file
+//! and signals.
+
+use std::ffi::CStr;
+use std::fs;
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use fuser::{Config, MountOption, SessionACL};
+use memdb::Memdb;
+
+use crate::fs::PveFs;
+use crate::status::Status;
+
+/// Everything the command line decides.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub foreground: bool,
+    pub local: bool,
+    pub debug: bool,
+    pub mountpoint: PathBuf,
+    pub db: PathBuf,
+    pub pidfile: PathBuf,
+}
+
+/// Environment variable carrying the readiness pipe from the launching parent to the daemon.
+const READY_FD_ENV: &str = "PMXCFS_READY_FD";
+
+pub fn log(domain: &str, priority: &str, msg: &str) {
+    eprintln!("[{domain}] {priority}: {msg}");
+}
+
+/// Runs pmxcfs: in the background (the parent returns once the file system is mounted) or,
+/// with `-f`, in the foreground until SIGTERM/SIGINT or an unmount.
+pub fn run(opts: &Options) -> Result<()> {
+    if !opts.foreground && std::env::var_os(READY_FD_ENV).is_none() {
+        return launch_background();
+    }
+    serve(opts)
+}
+
+/// Starts this program again as a detached daemon and waits until it reports readiness.
+fn launch_background() -> Result<()> {
+    let mut fds = [0; 2];
+    // SAFETY: a valid array of two descriptors for pipe(2).
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("cannot create a pipe");
+    }
+    // SAFETY: pipe(2) just returned these descriptors; each is owned exactly once.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args(std::env::args_os().skip(1))
+        .env(READY_FD_ENV, fds[1].to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    // SAFETY: setsid is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().context("cannot start the pmxcfs daemon")?;
+    drop(write_end);
+    let mut byte = [0u8; 1];
+    let mut reader = fs::File::from(read_end);
+    match reader.read(&mut byte) {
+        Ok(1) if byte[0] == b'1' => Ok(()),
+        _ => {
+            let status = child.wait()?;
+            bail!("pmxcfs failed to start ({status})")
+        }
+    }
+}
+
+/// Tells the launching parent (if any) that the file system is ready, then detaches stderr.
+fn signal_ready() {
+    let Some(fd) = std::env::var(READY_FD_ENV)
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+    else {
+        return;
+    };
+    // SAFETY: the descriptor was inherited from the parent for exactly this purpose.
+    let mut pipe = unsafe { fs::File::from_raw_fd(fd) };
+    let _ = pipe.write_all(b"1");
+    if let Ok(null) = fs::OpenOptions::new().write(true).open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        // SAFETY: both descriptors are valid; stderr is replaced, not closed.
+        unsafe { libc::dup2(null.as_raw_fd(), 2) };
+    }
+}
+
+fn serve(opts: &Options) -> Result<()> {
+    let nodename = nodename()?;
+    let gid = www_data_gid()?;
+    // SAFETY: umask(2) cannot fail.
+    unsafe { libc::umask(0o027) };
+    if let Some(dir) = opts.db.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let memdb = Memdb::open_waiting(&opts.db, Duration::from_secs(10))
+        .with_context(|| format!("cannot open {}", opts.db.display()))?;
+    if memdb.lookup("corosync.conf").is_some() && !opts.local {
+        bail!(
+            "{} holds a cluster configuration (corosync.conf), but this pmxcfs build serves local mode only: start it with -l",
+            opts.db.display()
+        );
+    }
+    if opts.local && memdb.lookup("corosync.conf").is_some() {
+        log(
+            "main",
+            "notice",
+            "forcing local mode (although corosync.conf exists)",
+        );
+    }
+
+    create_node_dirs(&memdb, &nodename)?;
+    let status = Arc::new(Status::new(&nodename, memdb::unix_now().into(), true));
+    status.set_debug(opts.debug);
+    status.log("root", "cluster", 6, "starting cluster log");
+
+    prepare_mountpoint(&opts.mountpoint)?;
+    let signals = block_termination_signals();
+    let filesystem = PveFs {
+        memdb: Arc::new(memdb),
+        status,
+        gid,
+        writer: 0,
+    };
+    let mut config = Config::default();
+    config.mount_options = vec![
+        MountOption::FSName("pmxcfs".into()),
+        MountOption::DefaultPermissions,
+    ];
+    config.acl = SessionACL::All;
+    config.n_threads = Some(4);
+    let mut session = fuser::Session::new(filesystem, &opts.mountpoint, &config)
+        .with_context(|| format!("cannot mount {}", opts.mountpoint.display()))?;
+    let mut unmounter = session.unmount_callable();
+    let mountpoint = opts.mountpoint.clone();
+    std::thread::spawn(move || {
+        let signal = wait_for_signal(&signals);
+        log(
+            "main",
+            "notice",
+            &format!("received signal {signal}, unmounting"),
+        );
+        if unmounter.unmount().is_err() {
+            force_unmount(&mountpoint);
+        }
+    });
+    write_pidfile(&opts.pidfile)?;
+    log(
+        "main",
+        "notice",
+        &format!("serving {} (local mode)", opts.mountpoint.display()),
+    );
+    signal_ready();
+    let result = session.run();
+    let _ = fs::remove_file(&opts.pidfile);
+    log("main", "notice", "exit proxmox configuration filesystem");
+    result.context("FUSE session failed")
+}
+
+/// The directories every node has (`nodes/<name>/{qemu-server,lxc,openvz,priv}`, `priv/lock`);
+/// on Proxmox VE `pvecm updatecerts` creates them right after pmxcfs starts.
+fn create_node_dirs(memdb: &Memdb, nodename: &str) -> Result<()> {
+    let node = format!("nodes/{nodename}");
+    let dirs = [
+        "nodes".to_string(),
+        node.clone(),
+        format!("{node}/qemu-server"),
+        format!("{node}/lxc"),
+        format!("{node}/openvz"),
+        format!("{node}/priv"),
+        "priv".to_string(),
+        "priv/lock".to_string(),
+    ];
+    for path in dirs {
+        if memdb.lookup(&path).is_none() {
+            memdb
+                .apply(
+                    &memdb::Op::Mkdir { path: path.clone() },
+                    0,
+                    memdb::unix_now(),
+                )
+                .map_err(|e| anyhow::anyhow!("cannot create /{path}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The node name: the host name up to the first dot, which must be a valid node name.
+fn nodename() -> Result<String> {
+    // SAFETY: utsname is plain data; uname fills it.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a utsname.
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        bail!("uname failed");
+    }
+    // SAFETY: uname NUL-terminates nodename.
+    let full = unsafe { CStr::from_ptr(uts.nodename.as_ptr()) }.to_string_lossy();
+    let name = full.split('.').next().unwrap_or_default().to_string();
+    if !memdb::path::is_ldh(&name) {
+        bail!("the host name '{full}' is not a valid node name (letters, digits and '-' only)");
+    }
+    Ok(name)
+}
+
+fn www_data_gid() -> Result<u32> {
+    // SAFETY: a valid NUL-terminated name; the result is read before any other call.
+    let group = unsafe { libc::getgrnam(c"www-data".as_ptr()) };
+    if group.is_null() {
+        bail!("group 'www-data' does not exist: create it (e.g. `groupadd -g 33 www-data`)");
+    }
+    // SAFETY: non-null result of getgrnam.
+    Ok(unsafe { (*group).gr_gid })
+}
+
+/// Creates the mount point if needed and detaches a stale mount left by a killed daemon.
+fn prepare_mountpoint(mountpoint: &Path) -> Result<()> {
+    let mounted = fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(&*mountpoint.to_string_lossy()));
+    if mounted {
+        log("main", "notice", "unmounting stale file system");
+        force_unmount(mountpoint);
+    }
+    if !mountpoint.exists() {
+        fs::create_dir_all(mountpoint)?;
+        fs::set_permissions(mountpoint, fs::Permissions::from_mode(0o750))?;
+    }
+    Ok(())
+}
+
+fn force_unmount(mountpoint: &Path) {
+    if let Ok(path) = std::ffi::CString::new(mountpoint.as_os_str().as_encoded_bytes()) {
+        // SAFETY: a valid NUL-terminated path.
+        unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+fn write_pidfile(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("pid.tmp");
+    fs::write(&tmp, format!("{}\n", std::process::id()))?;
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o644))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Blocks SIGTERM, SIGINT and SIGHUP in this thread and every thread started after it, so that
+/// one thread can wait for them synchronously.
+fn block_termination_signals() -> libc::sigset_t {
+    // SAFETY: sigset manipulation on a local set; pthread_sigmask on the calling thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            libc::sigaddset(&mut set, sig);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+fn wait_for_signal(set: &libc::sigset_t) -> i32 {
+    let mut sig = 0;
+    // SAFETY: `set` is initialised and its signals are blocked in every thread.
+    unsafe { libc::sigwait(set, &mut sig) };
+    sig
+}

@@ -1,0 +1,584 @@
+//! The FUSE front: kernel requests → memdb operations and virtual files.
+//!
+//! FUSE inode numbers: the root is 1 and memdb inode `n` is `n + 1` (memdb inodes are never
+//! reused, so neither are ours); the synthetic root entries use a reserved range.
+
+use std::ffi::OsStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use fuser::{
+    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, OpenFlags,
+    RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
+    ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
+};
+use memdb::{EntryInfo, Kind, Memdb, Op};
+
+use crate::namespace::{self, StatusFile, Synthetic, SYNTHETIC};
+use crate::status::Status;
+
+/// First FUSE inode of the synthetic root entries.
+const SYNTHETIC_BASE: u64 = 1 << 62;
+/// How long the kernel may cache names and attributes of memdb entries (the original's 1 s).
+const TTL: Duration = Duration::from_secs(1);
+
+pub struct PveFs {
+    pub memdb: Arc<Memdb>,
+    pub status: Arc<Status>,
+    /// Group `www-data`, owner group of every entry.
+    pub gid: u32,
+    /// Writer node id for local operations (0 in local mode).
+    pub writer: u32,
+}
+
+enum Node {
+    Memdb(String, EntryInfo),
+    Synthetic(Synthetic),
+}
+
+fn memdb_ino(inode: u64) -> INodeNo {
+    INodeNo(inode + 1)
+}
+
+fn errno(e: memdb::Errno) -> Errno {
+    Errno::from_i32(e.raw())
+}
+
+fn time_of(secs: u32) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(u64::from(secs))
+}
+
+fn seconds(t: TimeOrNow) -> u32 {
+    match t {
+        TimeOrNow::Now => memdb::unix_now(),
+        TimeOrNow::SpecificTime(t) => t
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs().min(u64::from(u32::MAX)) as u32)
+            .unwrap_or(0),
+    }
+}
+
+impl PveFs {
+    fn node(&self, ino: INodeNo) -> Option<Node> {
+        if ino.0 >= SYNTHETIC_BASE {
+            let i = (ino.0 - SYNTHETIC_BASE) as usize;
+            return SYNTHETIC.get(i).map(|(_, s)| Node::Synthetic(*s));
+        }
+        let inode = ino.0.checked_sub(1)?;
+        self.memdb.with_tree(|t| {
+            let info = t.get(inode)?;
+            let path = t.path_of(inode)?;
+            Some(Node::Memdb(path, info))
+        })
+    }
+
+    fn dir_path(&self, ino: INodeNo) -> Result<String, Errno> {
+        match self.node(ino) {
+            Some(Node::Memdb(path, info)) if info.kind == Kind::Dir => Ok(path),
+            Some(Node::Memdb(..)) => Err(Errno::ENOTDIR),
+            Some(Node::Synthetic(_)) => Err(Errno::EACCES),
+            None => Err(Errno::ENOENT),
+        }
+    }
+
+    /// The memdb path for `name` in directory `parent`; synthetic root names are refused.
+    fn child_path(&self, parent: INodeNo, name: &OsStr) -> Result<String, Errno> {
+        let dir = self.dir_path(parent)?;
+        let name = name.to_str().ok_or(Errno::EACCES)?;
+        if dir.is_empty() && namespace::synthetic(name).is_some() {
+            return Err(Errno::EACCES);
+        }
+        Ok(namespace::join(&dir, name))
+    }
+
+    fn quorate_or_eacces(&self) -> Result<(), Errno> {
+        if self.status.is_quorate() {
+            Ok(())
+        } else {
+            Err(Errno::EACCES)
+        }
+    }
+
+    fn apply(&self, op: Op, path: &str) -> Result<u64, Errno> {
+        self.quorate_or_eacces()?;
+        let result = self
+            .memdb
+            .apply(&op, self.writer, memdb::unix_now())
+            .map_err(errno)?;
+        self.status.path_changed(path);
+        if let Op::Rename { from, .. } = &op {
+            self.status.path_changed(from);
+        }
+        Ok(result)
+    }
+
+    fn synthetic_content(&self, entry: Synthetic) -> Vec<u8> {
+        match entry {
+            Synthetic::Link(_, suffix) => {
+                namespace::link_target(&self.status.nodename, suffix).into_bytes()
+            }
+            Synthetic::Debug => crate::vfiles::debug(self.status.debug())
+                .as_bytes()
+                .to_vec(),
+            Synthetic::Status(file) => match file {
+                StatusFile::Members => self.status.members_text(),
+                StatusFile::Version => {
+                    let vmlist = self.memdb.with_tree(|t| t.vmlist().version());
+                    self.status.version_text(vmlist)
+                }
+                StatusFile::Vmlist => self.memdb.vmlist_text(),
+                StatusFile::Clusterlog => self.status.clusterlog_text(),
+                StatusFile::Rrd => String::new(),
+            }
+            .into_bytes(),
+        }
+    }
+
+    fn attr(&self, ino: INodeNo, node: &Node) -> FileAttr {
+        let quorate = self.status.is_quorate();
+        let (kind, perm, size, mtime) = match node {
+            Node::Memdb(path, info) => match info.kind {
+                Kind::Dir if info.inode == 0 => (FileType::Directory, 0o755, 0, info.mtime),
+                Kind::Dir => (
+                    FileType::Directory,
+                    namespace::dir_mode(path, quorate),
+                    0,
+                    info.mtime,
+                ),
+                Kind::File => (
+                    FileType::RegularFile,
+                    namespace::file_mode(path, quorate),
+                    u64::from(info.size),
+                    info.mtime,
+                ),
+            },
+            Node::Synthetic(entry) => {
+                let size = self.synthetic_content(*entry).len() as u64;
+                let mtime = self.memdb.with_tree(|t| t.root_info().mtime);
+                match entry {
+                    Synthetic::Link(..) => (
+                        FileType::Symlink,
+                        namespace::link_mode(quorate),
+                        size,
+                        mtime,
+                    ),
+                    _ => (
+                        FileType::RegularFile,
+                        namespace::virtual_mode(*entry),
+                        size,
+                        mtime,
+                    ),
+                }
+            }
+        };
+        let t = time_of(mtime);
+        FileAttr {
+            ino,
+            size,
+            blocks: size.div_ceil(4096),
+            atime: t,
+            mtime: t,
+            ctime: t,
+            crtime: t,
+            kind,
+            perm,
+            nlink: if kind == FileType::Directory { 2 } else { 1 },
+            uid: 0,
+            gid: self.gid,
+            rdev: 0,
+            blksize: 4096,
+            flags: 0,
+        }
+    }
+
+    fn ttl(node: &Node) -> Duration {
+        match node {
+            Node::Memdb(..) => TTL,
+            // Virtual content is regenerated for every request, so never cached.
+            Node::Synthetic(_) => Duration::ZERO,
+        }
+    }
+
+    fn lookup_path(&self, path: &str) -> Result<(INodeNo, Node), Errno> {
+        let info = self.memdb.lookup(path).ok_or(Errno::ENOENT)?;
+        Ok((memdb_ino(info.inode), Node::Memdb(path.to_string(), info)))
+    }
+
+    fn reply_entry(&self, path: &str, reply: ReplyEntry) {
+        match self.lookup_path(path) {
+            Ok((ino, node)) => {
+                reply.entry(&Self::ttl(&node), &self.attr(ino, &node), Generation(0))
+            }
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn set_attributes(
+        &self,
+        node: &Node,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        mtime: Option<TimeOrNow>,
+    ) -> Result<(), Errno> {
+        let Node::Memdb(path, info) = node else {
+            return match (node, size) {
+                // Truncating `.debug` succeeds (shell redirections truncate first).
+                (Node::Synthetic(Synthetic::Debug), Some(_)) => Ok(()),
+                _ => Err(Errno::EACCES),
+            };
+        };
+        if let Some(mode) = mode {
+            if !namespace::chmod_allowed(path, mode) {
+                return Err(Errno::EPERM);
+            }
+        }
+        if (uid.is_some() || gid.is_some()) && !namespace::chown_allowed(uid, gid, self.gid) {
+            return Err(Errno::EPERM);
+        }
+        if let Some(size) = size {
+            let op = Op::Write {
+                path: path.clone(),
+                offset: size,
+                data: Vec::new(),
+                truncate: true,
+            };
+            self.apply(op, path)?;
+        }
+        if let Some(mtime) = mtime {
+            let mtime = seconds(mtime);
+            if mtime == 0 && info.kind == Kind::Dir {
+                // utime(0, 0) on a lock directory asks to remove it if it expired.
+                self.quorate_or_eacces()?;
+                let now = Instant::now();
+                if self
+                    .memdb
+                    .unlock_expired_local(path, memdb::unix_now(), now)
+                    .map_err(errno)?
+                {
+                    return Ok(());
+                }
+            }
+            let op = Op::Mtime {
+                path: path.clone(),
+                mtime,
+            };
+            self.apply(op, path)?;
+        }
+        Ok(())
+    }
+}
+
+impl Filesystem for PveFs {
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        if parent == INodeNo::ROOT {
+            if let Some((index, entry)) = name.to_str().and_then(namespace::synthetic) {
+                let ino = INodeNo(SYNTHETIC_BASE + index as u64);
+                let node = Node::Synthetic(entry);
+                return reply.entry(&Duration::ZERO, &self.attr(ino, &node), Generation(0));
+            }
+        }
+        match self.dir_path(parent) {
+            Ok(dir) => match name.to_str() {
+                Some(name) => self.reply_entry(&namespace::join(&dir, name), reply),
+                None => reply.error(Errno::ENOENT),
+            },
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        match self.node(ino) {
+            Some(node) => reply.attr(&Self::ttl(&node), &self.attr(ino, &node)),
+            None => reply.error(Errno::ENOENT),
+        }
+    }
+
+    fn setattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        _atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+        _ctime: Option<SystemTime>,
+        _fh: Option<FileHandle>,
+        _crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<fuser::BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        let Some(node) = self.node(ino) else {
+            return reply.error(Errno::ENOENT);
+        };
+        if let Err(e) = self.set_attributes(&node, mode, uid, gid, size, mtime) {
+            return reply.error(e);
+        }
+        match self.node(ino) {
+            Some(node) => reply.attr(&Self::ttl(&node), &self.attr(ino, &node)),
+            // A lock directory removed by utime(0, 0).
+            None => reply.error(Errno::ENOENT),
+        }
+    }
+
+    fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
+        match self.node(ino) {
+            Some(Node::Synthetic(entry @ Synthetic::Link(..))) => {
+                reply.data(&self.synthetic_content(entry))
+            }
+            _ => reply.error(Errno::EINVAL),
+        }
+    }
+
+    fn mkdir(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        reply: ReplyEntry,
+    ) {
+        let result = self.child_path(parent, name).and_then(|path| {
+            self.apply(Op::Mkdir { path: path.clone() }, &path)
+                .map(|_| path)
+        });
+        match result {
+            Ok(path) => self.reply_entry(&path, reply),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        match self
+            .child_path(parent, name)
+            .and_then(|path| self.apply(Op::Delete { path: path.clone() }, &path))
+        {
+            Ok(_) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        self.unlink(req, parent, name, reply)
+    }
+
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        if !flags.is_empty() {
+            return reply.error(Errno::EINVAL);
+        }
+        let result = self.child_path(parent, name).and_then(|from| {
+            let to = self.child_path(newparent, newname)?;
+            self.apply(
+                Op::Rename {
+                    from,
+                    to: to.clone(),
+                },
+                &to,
+            )
+        });
+        match result {
+            Ok(_) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn open(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        match self.node(ino) {
+            Some(Node::Memdb(_, info)) if info.kind == Kind::Dir && info.inode == 0 => {
+                reply.error(Errno::EACCES)
+            }
+            Some(_) => reply.opened(FileHandle(0), FopenFlags::FOPEN_DIRECT_IO),
+            None => reply.error(Errno::ENOENT),
+        }
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<fuser::LockOwner>,
+        reply: ReplyData,
+    ) {
+        match self.node(ino) {
+            Some(Node::Memdb(path, _)) => match self.memdb.read(&path, offset, size as usize) {
+                Ok(data) => reply.data(&data),
+                Err(e) => reply.error(errno(e)),
+            },
+            Some(Node::Synthetic(entry)) => {
+                let content = self.synthetic_content(entry);
+                let start = (offset as usize).min(content.len());
+                let end = start.saturating_add(size as usize).min(content.len());
+                reply.data(&content[start..end])
+            }
+            None => reply.error(Errno::ENOENT),
+        }
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _write_flags: WriteFlags,
+        _flags: OpenFlags,
+        _lock_owner: Option<fuser::LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        let result = match self.node(ino) {
+            Some(Node::Memdb(path, _)) => {
+                let op = Op::Write {
+                    path: path.clone(),
+                    offset,
+                    data: data.to_vec(),
+                    truncate: false,
+                };
+                self.apply(op, &path)
+            }
+            Some(Node::Synthetic(Synthetic::Debug)) => {
+                match crate::vfiles::parse_debug_write(offset, data) {
+                    Some(on) => {
+                        self.status.set_debug(on);
+                        Ok(data.len() as u64)
+                    }
+                    None => Err(Errno::EIO),
+                }
+            }
+            Some(Node::Synthetic(_)) => Err(Errno::EACCES),
+            None => Err(Errno::ENOENT),
+        };
+        match result {
+            Ok(n) => reply.written(n as u32),
+            Err(e) => reply.error(e),
+        }
+    }
+
+    fn readdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
+        let dir = match self.dir_path(ino) {
+            Ok(dir) => dir,
+            Err(e) => return reply.error(e),
+        };
+        let children = match self.memdb.readdir(&dir) {
+            Ok(children) => children,
+            Err(e) => return reply.error(errno(e)),
+        };
+        let mut entries: Vec<(INodeNo, FileType, String)> = vec![
+            (ino, FileType::Directory, ".".into()),
+            (ino, FileType::Directory, "..".into()),
+        ];
+        if dir.is_empty() {
+            for (i, (name, entry)) in SYNTHETIC.iter().enumerate() {
+                let kind = match entry {
+                    Synthetic::Link(..) => FileType::Symlink,
+                    _ => FileType::RegularFile,
+                };
+                entries.push((INodeNo(SYNTHETIC_BASE + i as u64), kind, name.to_string()));
+            }
+        }
+        for (name, info) in children {
+            if dir.is_empty() && namespace::synthetic(&name).is_some() {
+                continue;
+            }
+            let kind = match info.kind {
+                Kind::Dir => FileType::Directory,
+                Kind::File => FileType::RegularFile,
+            };
+            entries.push((memdb_ino(info.inode), kind, name));
+        }
+        for (i, (ino, kind, name)) in entries.into_iter().enumerate().skip(offset as usize) {
+            if reply.add(ino, (i + 1) as u64, kind, name) {
+                break;
+            }
+        }
+        reply.ok()
+    }
+
+    fn symlink(
+        &self,
+        _req: &Request,
+        _parent: INodeNo,
+        _link_name: &OsStr,
+        _target: &std::path::Path,
+        reply: ReplyEntry,
+    ) {
+        reply.error(Errno::ENOSYS)
+    }
+
+    fn link(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _newparent: INodeNo,
+        _newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
+        reply.error(Errno::ENOSYS)
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        let s = self.memdb.statfs();
+        reply.statfs(
+            s.blocks,
+            s.bfree,
+            s.bavail,
+            s.files,
+            s.ffree,
+            s.bsize as u32,
+            256,
+            s.bsize as u32,
+        )
+    }
+
+    fn create(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        _flags: i32,
+        reply: ReplyCreate,
+    ) {
+        let result = self.child_path(parent, name).and_then(|path| {
+            self.apply(Op::Create { path: path.clone() }, &path)?;
+            self.lookup_path(&path)
+        });
+        match result {
+            Ok((ino, node)) => reply.created(
+                &Self::ttl(&node),
+                &self.attr(ino, &node),
+                Generation(0),
+                FileHandle(0),
+                FopenFlags::FOPEN_DIRECT_IO,
+            ),
+            Err(e) => reply.error(e),
+        }
+    }
+}

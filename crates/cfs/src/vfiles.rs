@@ -1,0 +1,147 @@
+//! Exact text of the virtual status files `.members`, `.version` and `.debug`.
+
+/// Paths whose change counters `.version` reports, in the original's order.
+pub const TRACKED_PATHS: [&str; 43] = [
+    "corosync.conf",
+    "corosync.conf.new",
+    "storage.cfg",
+    "user.cfg",
+    "domains.cfg",
+    "notifications.cfg",
+    "priv/notifications.cfg",
+    "priv/shadow.cfg",
+    "priv/acme/plugins.cfg",
+    "priv/tfa.cfg",
+    "priv/token.cfg",
+    "priv/wg-keys.cfg",
+    "datacenter.cfg",
+    "vzdump.cron",
+    "vzdump.conf",
+    "jobs.cfg",
+    "ha/crm_commands",
+    "ha/manager_status",
+    "ha/resources.cfg",
+    "ha/rules.cfg",
+    "ha/groups.cfg",
+    "ha/fence.cfg",
+    "status.cfg",
+    "replication.cfg",
+    "ceph.conf",
+    "sdn/vnets.cfg",
+    "sdn/zones.cfg",
+    "sdn/controllers.cfg",
+    "sdn/subnets.cfg",
+    "sdn/ipams.cfg",
+    "sdn/mac-cache.json",
+    "sdn/pve-ipam-state.json",
+    "sdn/dns.cfg",
+    "sdn/fabrics.cfg",
+    "sdn/route-maps.cfg",
+    "sdn/prefix-lists.cfg",
+    "sdn/.running-config",
+    "virtual-guest/cpu-models.conf",
+    "virtual-guest/profiles.cfg",
+    "firewall/cluster.fw",
+    "mapping/directory.cfg",
+    "mapping/pci.cfg",
+    "mapping/usb.cfg",
+];
+
+/// `.members` without cluster information (local mode).
+pub fn members_local(nodename: &str, clinfo_version: u64) -> String {
+    format!("{{\n\"nodename\": \"{nodename}\",\n\"version\": {clinfo_version}\n}}\n")
+}
+
+/// Inputs of `.version`.
+pub struct VersionInfo<'a> {
+    pub start_time: u64,
+    pub clinfo_version: u64,
+    pub vmlist_version: u64,
+    pub counters: &'a [u32; TRACKED_PATHS.len()],
+    pub nodename: &'a str,
+    /// Key versions of the local node's kv store.
+    pub local_kv: &'a [(String, u32)],
+}
+
+/// `.version`: start time, info versions, change counters and kv store versions.
+pub fn version(info: &VersionInfo) -> String {
+    let mut out = format!(
+        "{{\n\"starttime\": {},\n\"clinfo\": {},\n\"vmlist\": {},\n",
+        info.start_time, info.clinfo_version, info.vmlist_version
+    );
+    for (path, counter) in TRACKED_PATHS.iter().zip(info.counters.iter()) {
+        out.push_str(&format!("\"{path}\": {counter},\n"));
+    }
+    out.push_str("\"kvstore\": {\n");
+    out.push_str(&format!("\"{}\": {{\n", info.nodename));
+    let entries: Vec<String> = info
+        .local_kv
+        .iter()
+        .map(|(key, version)| format!("\"{key}\": {version}"))
+        .collect();
+    if !entries.is_empty() {
+        out.push_str(&entries.join(",\n"));
+        out.push('\n');
+    }
+    out.push_str("}\n}\n}\n");
+    out
+}
+
+/// `.debug`: the debug switch as `0\n` or `1\n`.
+pub fn debug(enabled: bool) -> &'static str {
+    if enabled {
+        "1\n"
+    } else {
+        "0\n"
+    }
+}
+
+/// What a write to `.debug` asks for: only exactly `0\n` or `1\n` at offset 0 is accepted.
+pub fn parse_debug_write(offset: u64, data: &[u8]) -> Option<bool> {
+    match (offset, data) {
+        (0, b"0\n") => Some(false),
+        (0, b"1\n") => Some(true),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_in_local_mode() {
+        assert_eq!(
+            members_local("pve1", 3),
+            "{\n\"nodename\": \"pve1\",\n\"version\": 3\n}\n"
+        );
+    }
+
+    #[test]
+    fn version_lists_every_tracked_path_and_the_local_kv_block() {
+        let mut counters = [0u32; TRACKED_PATHS.len()];
+        counters[0] = 4;
+        counters[42] = 1;
+        let text = version(&VersionInfo {
+            start_time: 1700000000,
+            clinfo_version: 2,
+            vmlist_version: 5,
+            counters: &counters,
+            nodename: "pve1",
+            local_kv: &[],
+        });
+        assert!(text.starts_with(
+            "{\n\"starttime\": 1700000000,\n\"clinfo\": 2,\n\"vmlist\": 5,\n\"corosync.conf\": 4,\n\"corosync.conf.new\": 0,\n"
+        ));
+        assert!(text.ends_with("\"mapping/usb.cfg\": 1,\n\"kvstore\": {\n\"pve1\": {\n}\n}\n}\n"));
+        assert_eq!(text.lines().count(), 3 + 43 + 6);
+    }
+
+    #[test]
+    fn debug_switch() {
+        assert_eq!(debug(false), "0\n");
+        assert_eq!(parse_debug_write(0, b"1\n"), Some(true));
+        assert_eq!(parse_debug_write(0, b"1"), None);
+        assert_eq!(parse_debug_write(1, b"0\n"), None);
+    }
+}
