@@ -11,5 +11,6 @@ pub mod clusterlog;
 pub mod daemon;
 pub mod fs;
 pub mod namespace;
+pub mod propagate;
 pub mod status;
 pub mod vfiles;

@@ -52,6 +52,54 @@ pub fn members_local(nodename: &str, clinfo_version: u64) -> String {
     format!("{{\n\"nodename\": \"{nodename}\",\n\"version\": {clinfo_version}\n}}\n")
 }
 
+/// One node in `.members`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberNode {
+    pub name: String,
+    pub id: u32,
+    pub online: bool,
+    pub ip: Option<String>,
+}
+
+/// Cluster part of `.members`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterMembers {
+    pub name: String,
+    pub config_version: u64,
+    pub quorate: bool,
+    pub nodes: Vec<MemberNode>,
+}
+
+/// `.members` with cluster information.
+pub fn members_cluster(nodename: &str, clinfo_version: u64, cluster: &ClusterMembers) -> String {
+    let mut out = format!(
+        "{{\n\"nodename\": \"{nodename}\",\n\"version\": {clinfo_version},\n\"cluster\": {{ \"name\": \"{}\", \"version\": {}, \"nodes\": {}, \"quorate\": {} }},\n\"nodelist\": {{\n",
+        cluster.name,
+        cluster.config_version,
+        cluster.nodes.len(),
+        u8::from(cluster.quorate)
+    );
+    let nodes: Vec<String> = cluster
+        .nodes
+        .iter()
+        .map(|n| {
+            let ip =
+                n.ip.as_ref()
+                    .map(|ip| format!(", \"ip\": \"{ip}\""))
+                    .unwrap_or_default();
+            format!(
+                "  \"{}\": {{ \"id\": {}, \"online\": {}{ip}}}",
+                n.name,
+                n.id,
+                u8::from(n.online)
+            )
+        })
+        .collect();
+    out.push_str(&nodes.join(",\n"));
+    out.push_str("\n  }\n}\n");
+    out
+}
+
 /// Inputs of `.version`.
 pub struct VersionInfo<'a> {
     pub start_time: u64,
@@ -114,6 +162,38 @@ mod tests {
         assert_eq!(
             members_local("pve1", 3),
             "{\n\"nodename\": \"pve1\",\n\"version\": 3\n}\n"
+        );
+    }
+
+    #[test]
+    fn members_with_cluster_information() {
+        let cluster = ClusterMembers {
+            name: "lab".into(),
+            config_version: 3,
+            quorate: true,
+            nodes: vec![
+                MemberNode {
+                    name: "node1".into(),
+                    id: 1,
+                    online: true,
+                    ip: Some("10.99.0.1".into()),
+                },
+                MemberNode {
+                    name: "node2".into(),
+                    id: 2,
+                    online: false,
+                    ip: None,
+                },
+            ],
+        };
+        assert_eq!(
+            members_cluster("node1", 4, &cluster),
+            "{\n\"nodename\": \"node1\",\n\"version\": 4,\n\
+             \"cluster\": { \"name\": \"lab\", \"version\": 3, \"nodes\": 2, \"quorate\": 1 },\n\
+             \"nodelist\": {\n\
+             \x20 \"node1\": { \"id\": 1, \"online\": 1, \"ip\": \"10.99.0.1\"},\n\
+             \x20 \"node2\": { \"id\": 2, \"online\": 0}\n\
+             \x20 }\n}\n"
         );
     }
 

@@ -1,4 +1,5 @@
-//! Values read from the live configuration map (cmap): node names and totem timers.
+//! Values read from the live configuration map (cmap): node names, totem timers, cluster info,
+//! and the configuration reload request.
 
 use std::collections::BTreeMap;
 
@@ -10,29 +11,68 @@ use crate::{Error, Result};
 pub fn node_names() -> Result<BTreeMap<u32, String>> {
     let handle =
         cmap::initialize(cmap::Map::Icmap).map_err(|e| Error::from_cs("cmap_initialize", e))?;
-    let mut by_index: BTreeMap<String, (Option<u32>, Option<String>)> = BTreeMap::new();
+    let mut nodes = NodeFields::default();
     let iter = cmap::CmapIterStart::new(&handle, "nodelist.node.")
         .map_err(|e| Error::from_cs("cmap_iter_init", e))?;
     for item in iter {
-        let key = item.key_name().to_string();
-        let Some(rest) = key.strip_prefix("nodelist.node.") else {
-            continue;
+        nodes.add(item.key_name(), item.data());
+    }
+    Ok(nodes
+        .0
+        .into_values()
+        .filter_map(|n| Some((n.id?, n.name?)))
+        .collect())
+}
+
+/// `nodelist.node.<index>.*` values collected per index while iterating cmap.
+#[derive(Default)]
+struct NodeFields(BTreeMap<String, PartialNode>);
+
+struct PartialNode {
+    id: Option<u32>,
+    name: Option<String>,
+    ring0: Option<String>,
+    votes: u32,
+}
+
+impl NodeFields {
+    /// Takes one cmap key/value if it belongs to the nodelist.
+    fn add(&mut self, key: &str, data: &cmap::Data) {
+        let Some((index, field)) = key
+            .strip_prefix("nodelist.node.")
+            .and_then(|rest| rest.split_once('.'))
+        else {
+            return;
         };
-        let Some((index, field)) = rest.split_once('.') else {
-            continue;
-        };
-        let entry = by_index.entry(index.to_string()).or_default();
-        match (field, item.data()) {
-            ("nodeid", cmap::Data::UInt32(id)) => entry.0 = Some(*id),
-            ("nodeid", cmap::Data::String(s)) => entry.0 = s.parse().ok(),
-            ("name", cmap::Data::String(s)) => entry.1 = Some(s.clone()),
+        let node = self.0.entry(index.to_string()).or_insert(PartialNode {
+            id: None,
+            name: None,
+            ring0: None,
+            votes: 1,
+        });
+        match (field, data) {
+            ("nodeid", cmap::Data::UInt32(id)) => node.id = Some(*id),
+            ("nodeid", cmap::Data::String(s)) => node.id = s.parse().ok(),
+            ("name", cmap::Data::String(s)) => node.name = Some(s.clone()),
+            ("ring0_addr", cmap::Data::String(s)) => node.ring0 = Some(s.clone()),
+            ("quorum_votes", cmap::Data::UInt32(v)) => node.votes = *v,
             _ => {}
         }
     }
-    Ok(by_index
-        .into_values()
-        .filter_map(|(id, name)| Some((id?, name?)))
-        .collect())
+
+    /// Nodes with an id and a name (or, lacking one, their ring0 address), as pmxcfs lists them.
+    fn into_conf_nodes(self) -> Vec<ConfNode> {
+        self.0
+            .into_values()
+            .filter_map(|n| {
+                Some(ConfNode {
+                    id: n.id?,
+                    name: n.name.or(n.ring0)?,
+                    votes: n.votes,
+                })
+            })
+            .collect()
+    }
 }
 
 /// The effective totem timers (`runtime.config.totem.*`), in milliseconds.
@@ -56,4 +96,93 @@ pub fn totem_timers() -> Result<TotemTimers> {
         token_ms: read("runtime.config.totem.token")?,
         consensus_ms: read("runtime.config.totem.consensus")?,
     })
+}
+
+/// One node of the configured nodelist.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConfNode {
+    pub id: u32,
+    pub name: String,
+    pub votes: u32,
+}
+
+/// The cluster as corosync's live configuration describes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ClusterInfo {
+    pub name: String,
+    pub config_version: u64,
+    pub nodes: Vec<ConfNode>,
+    /// First address of each member corosync knows (`runtime.members.<id>.ip`).
+    pub ips: BTreeMap<u32, String>,
+}
+
+/// Reads cluster name, config version, nodelist and member addresses from cmap.
+pub fn cluster_info() -> Result<ClusterInfo> {
+    let handle =
+        cmap::initialize(cmap::Map::Icmap).map_err(|e| Error::from_cs("cmap_initialize", e))?;
+    let name = match cmap::get(&handle, "totem.cluster_name") {
+        Ok(cmap::Data::String(s)) => s,
+        Ok(_) => return Err(Error::new("cmap_get", 7)),
+        Err(e) => return Err(Error::from_cs("cmap_get", e)),
+    };
+    let config_version = match cmap::get(&handle, "totem.config_version") {
+        Ok(cmap::Data::UInt64(v)) => v,
+        _ => 0,
+    };
+    let mut nodes = NodeFields::default();
+    for item in cmap::CmapIterStart::new(&handle, "nodelist.node.")
+        .map_err(|e| Error::from_cs("cmap_iter_init", e))?
+    {
+        nodes.add(item.key_name(), item.data());
+    }
+    let mut ips = BTreeMap::new();
+    for item in cmap::CmapIterStart::new(&handle, "runtime.members.")
+        .map_err(|e| Error::from_cs("cmap_iter_init", e))?
+    {
+        let rest = &item.key_name()["runtime.members.".len()..];
+        if let (Some((id, "ip")), cmap::Data::String(s)) = (rest.split_once('.'), item.data()) {
+            if let (Ok(id), Some(ip)) = (id.parse(), first_ip(s)) {
+                ips.insert(id, ip);
+            }
+        }
+    }
+    let nodes = nodes.into_conf_nodes();
+    Ok(ClusterInfo {
+        name,
+        config_version,
+        nodes,
+        ips,
+    })
+}
+
+/// The first address in a `runtime.members.<id>.ip` value like `r(0) ip(10.0.0.1) r(1) ip(…) `.
+pub fn first_ip(value: &str) -> Option<String> {
+    let start = value.find("ip(")? + 3;
+    let end = value[start..].find(')')? + start;
+    Some(value[start..end].to_string())
+}
+
+/// Asks every node to re-read its corosync.conf (what `corosync-cfgtool -R` does).
+pub fn reload_config() -> Result<()> {
+    let callbacks = rust_corosync::cfg::Callbacks {
+        corosync_cfg_shutdown_callback_fn: None,
+    };
+    let handle = rust_corosync::cfg::initialize(&callbacks)
+        .map_err(|e| Error::from_cs("cfg_initialize", e))?;
+    rust_corosync::cfg::reload_cnfig(&handle).map_err(|e| Error::from_cs("cfg_reload_config", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_ip;
+
+    #[test]
+    fn member_ip_is_the_first_address() {
+        assert_eq!(
+            first_ip("r(0) ip(10.99.0.1) r(1) ip(10.99.1.1) ").as_deref(),
+            Some("10.99.0.1")
+        );
+        assert_eq!(first_ip("r(0) ip(fd00::1) ").as_deref(), Some("fd00::1"));
+        assert_eq!(first_ip("nothing"), None);
+    }
 }

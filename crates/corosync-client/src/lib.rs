@@ -12,11 +12,16 @@ mod error;
 mod links;
 mod membership;
 mod state;
+mod tracker;
 mod votequorum;
 
-pub use cmapview::{node_names, totem_timers, TotemTimers};
+pub use cmapview::{
+    cluster_info, first_ip, node_names, reload_config, totem_timers, ClusterInfo, ConfNode,
+    TotemTimers,
+};
 pub use error::{Error, Result};
 pub use links::{link_status, LinkState, PeerLinks};
 pub use membership::{membership, Membership};
 pub use state::{quorum_state, QuorumState};
+pub use tracker::{track_quorum, QuorumEvent};
 pub use votequorum::{flags, set_expected, VoteInfo, Votequorum};

@@ -3,7 +3,7 @@
 //!
 //! `quorum`: quorate flag, members, votes (exit 0 quorate, 2 not quorate, 1 error);
 //! `links`: knet link status towards every other configured node; `timers`: effective token and
-//! consensus timeouts.
+//! consensus timeouts; `cluster`: cluster name, config version, nodelist and member addresses.
 
 use std::process::ExitCode;
 
@@ -16,8 +16,9 @@ fn main() -> ExitCode {
         }),
         "links" => peer_links().map(|l| (serde_json::to_string(&l), 0)),
         "timers" => corosync_client::totem_timers().map(|t| (serde_json::to_string(&t), 0)),
+        "cluster" => corosync_client::cluster_info().map(|c| (serde_json::to_string(&c), 0)),
         _ => {
-            eprintln!("usage: quorate-probe quorum|links|timers");
+            eprintln!("usage: quorate-probe quorum|links|timers|cluster");
             return ExitCode::FAILURE;
         }
     };
