@@ -8,6 +8,7 @@
 //! Not for: the tree semantics themselves (that is `memdb`) or cluster management (`pvecm`).
 
 pub mod clusterlog;
+pub mod cpg;
 pub mod daemon;
 pub mod fs;
 pub mod namespace;
