@@ -12,6 +12,8 @@
 //! * [`join_info`]: the web UI's base64 "Join Information" blob, the join API versions and the
 //!   encoding of the corosync authkey in the addnode answer.
 //! * [`setup`]: the per-node directories and files (`gen_pve_node_files`).
+//! * [`corosync_authkey`]: the corosync authentication key.
+//! * [`status::collect`]: reads a status snapshot from the running corosync.
 //!
 //! Every function that touches files takes its base directory ([`PveDir`] for `/etc/pve`,
 //! [`ssh::SshPaths`] for the SSH files), so tests run against temporary directories.
@@ -24,6 +26,7 @@
 
 pub mod authkey;
 pub mod certs;
+pub mod corosync_authkey;
 mod crypto;
 mod fsutil;
 pub mod join_info;
@@ -34,6 +37,12 @@ pub mod ssh;
 pub mod status;
 
 pub use paths::PveDir;
+
+/// Whether this process runs as root (effective uid 0).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid(2) cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
 
 use std::path::PathBuf;
 

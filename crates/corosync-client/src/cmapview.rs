@@ -75,6 +75,39 @@ impl NodeFields {
     }
 }
 
+/// One value of the live configuration, `None` if the key does not exist.
+///
+/// Read through a key iterator: rust-corosync's `cmap::get` offers corosync only 16 bytes for
+/// the value, so any string of 16 bytes or more (e.g. `corosync_votequorum`) fails with
+/// CS_ERR_INVALID_PARAM; the iterator asks for the real size first.
+fn get(handle: &cmap::Handle, key: &str) -> Result<Option<Value>> {
+    let iter =
+        cmap::CmapIterStart::new(handle, key).map_err(|e| Error::from_cs("cmap_iter_init", e))?;
+    Ok(iter
+        .into_iter()
+        .find(|item| item.key_name() == key)
+        .map(|item| Value::from(item.data())))
+}
+
+/// The value types we read from cmap (rust-corosync's `Data` cannot be cloned out).
+enum Value {
+    U32(u32),
+    U64(u64),
+    Str(String),
+    Other,
+}
+
+impl From<&cmap::Data> for Value {
+    fn from(data: &cmap::Data) -> Value {
+        match data {
+            cmap::Data::UInt32(v) => Value::U32(*v),
+            cmap::Data::UInt64(v) => Value::U64(*v),
+            cmap::Data::String(s) => Value::Str(s.clone()),
+            _ => Value::Other,
+        }
+    }
+}
+
 /// The effective totem timers (`runtime.config.totem.*`), in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TotemTimers {
@@ -87,9 +120,10 @@ pub fn totem_timers() -> Result<TotemTimers> {
     let handle =
         cmap::initialize(cmap::Map::Icmap).map_err(|e| Error::from_cs("cmap_initialize", e))?;
     let read = |key: &str| -> Result<u32> {
-        match cmap::get(&handle, key).map_err(|e| Error::from_cs("cmap_get", e))? {
-            cmap::Data::UInt32(v) => Ok(v),
-            _ => Err(Error::new("cmap_get", 7)),
+        match get(&handle, key)? {
+            Some(Value::U32(v)) => Ok(v),
+            Some(_) => Err(Error::new("cmap_get", 7)),
+            None => Err(Error::new("cmap_get", 12)),
         }
     };
     Ok(TotemTimers {
@@ -120,13 +154,13 @@ pub struct ClusterInfo {
 pub fn cluster_info() -> Result<ClusterInfo> {
     let handle =
         cmap::initialize(cmap::Map::Icmap).map_err(|e| Error::from_cs("cmap_initialize", e))?;
-    let name = match cmap::get(&handle, "totem.cluster_name") {
-        Ok(cmap::Data::String(s)) => s,
-        Ok(_) => return Err(Error::new("cmap_get", 7)),
-        Err(e) => return Err(Error::from_cs("cmap_get", e)),
+    let name = match get(&handle, "totem.cluster_name")? {
+        Some(Value::Str(s)) => s,
+        Some(_) => return Err(Error::new("cmap_get", 7)),
+        None => return Err(Error::new("cmap_get", 12)),
     };
-    let config_version = match cmap::get(&handle, "totem.config_version") {
-        Ok(cmap::Data::UInt64(v)) => v,
+    let config_version = match get(&handle, "totem.config_version")? {
+        Some(Value::U64(v)) => v,
         _ => 0,
     };
     let mut nodes = NodeFields::default();
@@ -135,8 +169,26 @@ pub fn cluster_info() -> Result<ClusterInfo> {
     {
         nodes.add(item.key_name(), item.data());
     }
+    let ips = read_member_ips(&handle)?;
+    let nodes = nodes.into_conf_nodes();
+    Ok(ClusterInfo {
+        name,
+        config_version,
+        nodes,
+        ips,
+    })
+}
+
+/// The first address of each current member (`runtime.members.<id>.ip`).
+pub fn member_ips() -> Result<BTreeMap<u32, String>> {
+    let handle =
+        cmap::initialize(cmap::Map::Icmap).map_err(|e| Error::from_cs("cmap_initialize", e))?;
+    read_member_ips(&handle)
+}
+
+fn read_member_ips(handle: &cmap::Handle) -> Result<BTreeMap<u32, String>> {
     let mut ips = BTreeMap::new();
-    for item in cmap::CmapIterStart::new(&handle, "runtime.members.")
+    for item in cmap::CmapIterStart::new(handle, "runtime.members.")
         .map_err(|e| Error::from_cs("cmap_iter_init", e))?
     {
         let rest = &item.key_name()["runtime.members.".len()..];
@@ -146,13 +198,30 @@ pub fn cluster_info() -> Result<ClusterInfo> {
             }
         }
     }
-    let nodes = nodes.into_conf_nodes();
-    Ok(ClusterInfo {
-        name,
-        config_version,
-        nodes,
-        ips,
-    })
+    Ok(ips)
+}
+
+/// A string value of the live configuration, `None` if the key does not exist.
+pub fn cmap_string(key: &str) -> Result<Option<String>> {
+    let handle =
+        cmap::initialize(cmap::Map::Icmap).map_err(|e| Error::from_cs("cmap_initialize", e))?;
+    match get(&handle, key)? {
+        Some(Value::Str(s)) => Ok(Some(s)),
+        Some(_) => Err(Error::new("cmap_get", 7)),
+        None => Ok(None),
+    }
+}
+
+/// This node's id (what `corosync-cfgtool -s` reports as local node ID).
+pub fn local_node_id() -> Result<u32> {
+    let callbacks = rust_corosync::cfg::Callbacks {
+        corosync_cfg_shutdown_callback_fn: None,
+    };
+    let handle = rust_corosync::cfg::initialize(&callbacks)
+        .map_err(|e| Error::from_cs("cfg_initialize", e))?;
+    rust_corosync::cfg::local_get(&handle)
+        .map(u32::from)
+        .map_err(|e| Error::from_cs("cfg_local_get", e))
 }
 
 /// The first address in a `runtime.members.<id>.ip` value like `r(0) ip(10.0.0.1) r(1) ip(…) `.

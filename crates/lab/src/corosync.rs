@@ -1,7 +1,6 @@
 //! The lab's own Corosync cluster (`up --corosync`): configuration, key, and waiting for quorum.
 
 use std::fs;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::thread::sleep;
@@ -59,8 +58,7 @@ pub fn lab_corosync_conf(lab: &Lab) -> Result<String> {
 /// Writes corosync.conf and one shared authkey into every node's /etc/corosync.
 pub fn install_config(lab: &Lab) -> Result<()> {
     let conf = lab_corosync_conf(lab)?;
-    let mut key = [0u8; 256];
-    fs::File::open("/dev/urandom")?.read_exact(&mut key)?;
+    let key = cluster::corosync_authkey::generate()?;
     for node in lab.node_names() {
         let dir = lab.host_dir(&node).join("fs/etc-corosync");
         fs::write(dir.join("corosync.conf"), &conf)?;

@@ -17,8 +17,11 @@
 //!
 //! [`json`] gives the same data as a stable JSON document (`--output-format json`).
 
+mod collect;
 pub mod ctime;
 pub mod json;
+
+pub use collect::collect;
 
 use std::fmt::Write;
 
