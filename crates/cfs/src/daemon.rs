@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use fuser::{Config, MountOption, SessionACL};
 use memdb::Memdb;
 
+use crate::cluster::{ClusterPaths, ClusterService};
 use crate::fs::PveFs;
 use crate::status::Status;
 
@@ -29,6 +30,10 @@ pub struct Options {
     pub db: PathBuf,
     pub pidfile: PathBuf,
 }
+
+const COROSYNC_CONF: &str = "/etc/corosync/corosync.conf";
+/// pmxcfs's runtime directory (the replication summary `dcdb.json` lives here).
+const RUN_DIR: &str = "/run/pve-cluster";
 
 /// Environment variable carrying the readiness pipe from the launching parent to the daemon.
 const READY_FD_ENV: &str = "PMXCFS_READY_FD";
@@ -107,34 +112,55 @@ fn serve(opts: &Options) -> Result<()> {
     if let Some(dir) = opts.db.parent() {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let memdb = Memdb::open_waiting(&opts.db, Duration::from_secs(10))
-        .with_context(|| format!("cannot open {}", opts.db.display()))?;
-    if memdb.lookup("corosync.conf").is_some() && !opts.local {
-        bail!(
-            "{} holds a cluster configuration (corosync.conf), but this pmxcfs build serves local mode only: start it with -l",
-            opts.db.display()
-        );
+    let new_db = !opts.db.exists();
+    let memdb = Arc::new(
+        Memdb::open_waiting(&opts.db, Duration::from_secs(10))
+            .with_context(|| format!("cannot open {}", opts.db.display()))?,
+    );
+    if new_db && !opts.local {
+        import_corosync_conf(&memdb)?;
     }
-    if opts.local && memdb.lookup("corosync.conf").is_some() {
+    let has_cluster_conf = memdb.lookup("corosync.conf").is_some();
+    if opts.local && has_cluster_conf {
         log(
             "main",
             "notice",
             "forcing local mode (although corosync.conf exists)",
         );
     }
+    let cluster_mode = has_cluster_conf && !opts.local;
 
-    create_node_dirs(&memdb, &nodename)?;
-    let status = Arc::new(Status::new(&nodename, memdb::unix_now().into(), true));
+    let status = Arc::new(Status::new(
+        &nodename,
+        memdb::unix_now().into(),
+        !cluster_mode,
+    ));
     status.set_debug(opts.debug);
     status.log("root", "cluster", 6, "starting cluster log");
+    let cluster = if cluster_mode {
+        fs::create_dir_all(RUN_DIR)?;
+        let paths = ClusterPaths {
+            corosync_conf: PathBuf::from(COROSYNC_CONF),
+            state_file: Path::new(RUN_DIR).join("dcdb.json"),
+        };
+        Some(ClusterService::start(
+            memdb.clone(),
+            status.clone(),
+            &nodename,
+            paths,
+        )?)
+    } else {
+        create_node_dirs(&memdb, &nodename)?;
+        None
+    };
 
     prepare_mountpoint(&opts.mountpoint)?;
     let signals = block_termination_signals();
     let filesystem = PveFs {
-        memdb: Arc::new(memdb),
+        memdb,
         status,
         gid,
-        writer: 0,
+        cluster,
     };
     let mut config = Config::default();
     config.mount_options = vec![
@@ -159,10 +185,15 @@ fn serve(opts: &Options) -> Result<()> {
         }
     });
     write_pidfile(&opts.pidfile)?;
+    let mode = if cluster_mode {
+        "cluster mode"
+    } else {
+        "local mode"
+    };
     log(
         "main",
         "notice",
-        &format!("serving {} (local mode)", opts.mountpoint.display()),
+        &format!("serving {} ({mode})", opts.mountpoint.display()),
     );
     signal_ready();
     let result = session.run();
@@ -171,21 +202,31 @@ fn serve(opts: &Options) -> Result<()> {
     result.context("FUSE session failed")
 }
 
+/// A brand-new database of a node that already runs corosync starts from its corosync.conf.
+fn import_corosync_conf(memdb: &Memdb) -> Result<()> {
+    let Ok(text) = fs::read(COROSYNC_CONF) else {
+        return Ok(());
+    };
+    let now = memdb::unix_now();
+    let path = "corosync.conf".to_string();
+    let write = memdb::Op::Write {
+        path: path.clone(),
+        offset: 0,
+        data: text,
+        truncate: true,
+    };
+    memdb
+        .apply(&memdb::Op::Create { path }, 0, now)
+        .and_then(|_| memdb.apply(&write, 0, now))
+        .map_err(|e| anyhow::anyhow!("cannot import {COROSYNC_CONF}: {e}"))?;
+    log("main", "notice", &format!("imported {COROSYNC_CONF}"));
+    Ok(())
+}
+
 /// The directories every node has (`nodes/<name>/{qemu-server,lxc,openvz,priv}`, `priv/lock`);
 /// on Proxmox VE `pvecm updatecerts` creates them right after pmxcfs starts.
 fn create_node_dirs(memdb: &Memdb, nodename: &str) -> Result<()> {
-    let node = format!("nodes/{nodename}");
-    let dirs = [
-        "nodes".to_string(),
-        node.clone(),
-        format!("{node}/qemu-server"),
-        format!("{node}/lxc"),
-        format!("{node}/openvz"),
-        format!("{node}/priv"),
-        "priv".to_string(),
-        "priv/lock".to_string(),
-    ];
-    for path in dirs {
+    for path in node_dirs(nodename) {
         if memdb.lookup(&path).is_none() {
             memdb
                 .apply(
@@ -197,6 +238,21 @@ fn create_node_dirs(memdb: &Memdb, nodename: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The directories every node has, parents first.
+pub(crate) fn node_dirs(nodename: &str) -> Vec<String> {
+    let node = format!("nodes/{nodename}");
+    vec![
+        "nodes".to_string(),
+        node.clone(),
+        format!("{node}/qemu-server"),
+        format!("{node}/lxc"),
+        format!("{node}/openvz"),
+        format!("{node}/priv"),
+        "priv".to_string(),
+        "priv/lock".to_string(),
+    ]
 }
 
 /// The node name: the host name up to the first dot, which must be a valid node name.

@@ -14,6 +14,7 @@ use fuser::{
 };
 use memdb::{EntryInfo, Kind, Memdb, Op};
 
+use crate::cluster::ClusterService;
 use crate::namespace::{self, StatusFile, Synthetic, SYNTHETIC};
 use crate::status::Status;
 
@@ -27,8 +28,8 @@ pub struct PveFs {
     pub status: Arc<Status>,
     /// Group `www-data`, owner group of every entry.
     pub gid: u32,
-    /// Writer node id for local operations (0 in local mode).
-    pub writer: u32,
+    /// Replication, in cluster mode; `None` in local mode (writes go straight to the memdb).
+    pub cluster: Option<Arc<ClusterService>>,
 }
 
 enum Node {
@@ -101,10 +102,10 @@ impl PveFs {
 
     fn apply(&self, op: Op, path: &str) -> Result<u64, Errno> {
         self.quorate_or_eacces()?;
-        let result = self
-            .memdb
-            .apply(&op, self.writer, memdb::unix_now())
-            .map_err(errno)?;
+        let result = match &self.cluster {
+            Some(cluster) => cluster.write(&op).map_err(Errno::from_i32)?,
+            None => self.memdb.apply(&op, 0, memdb::unix_now()).map_err(errno)?,
+        };
         self.status.path_changed(path);
         if let Op::Rename { from, .. } = &op {
             self.status.path_changed(from);
@@ -121,7 +122,10 @@ impl PveFs {
                 .as_bytes()
                 .to_vec(),
             Synthetic::Status(file) => match file {
-                StatusFile::Members => self.status.members_text(),
+                StatusFile::Members => match &self.cluster {
+                    Some(cluster) => cluster.members_text(),
+                    None => self.status.members_text(),
+                },
                 StatusFile::Version => {
                     let vmlist = self.memdb.with_tree(|t| t.vmlist().version());
                     self.status.version_text(vmlist)
@@ -251,13 +255,18 @@ impl PveFs {
             if mtime == 0 && info.kind == Kind::Dir {
                 // utime(0, 0) on a lock directory asks to remove it if it expired.
                 self.quorate_or_eacces()?;
-                let now = Instant::now();
-                if self
-                    .memdb
-                    .unlock_expired_local(path, memdb::unix_now(), now)
-                    .map_err(errno)?
-                {
-                    return Ok(());
+                match &self.cluster {
+                    // The lowest node decides; the MTIME below then fails as in the original.
+                    Some(cluster) => cluster.request_unlock(path),
+                    None => {
+                        let removed = self
+                            .memdb
+                            .unlock_expired_local(path, memdb::unix_now(), Instant::now())
+                            .map_err(errno)?;
+                        if removed {
+                            return Ok(());
+                        }
+                    }
                 }
             }
             let op = Op::Mtime {

@@ -2,11 +2,12 @@
 //!
 //! It serves the memdb (crate `memdb`) through FUSE with the original layout and semantics:
 //! node symlinks, virtual status files, path-based permissions, the quorum rule and cluster
-//! locks. This build runs in local mode (one node, always quorate); replication over
-//! Corosync is layered on top of the same operations.
+//! locks. In cluster mode the same operations are replicated over Corosync CPG with the
+//! original DFSM protocol (crate `dfsm`); in local mode they go straight to the memdb.
 //!
 //! Not for: the tree semantics themselves (that is `memdb`) or cluster management (`pvecm`).
 
+pub mod cluster;
 pub mod clusterlog;
 pub mod cpg;
 pub mod daemon;

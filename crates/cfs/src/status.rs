@@ -67,6 +67,26 @@ impl Status {
             .log(&source, memdb::unix_now(), priority, msg);
     }
 
+    /// Counts a change of the cluster information (`clinfo` in `.version`).
+    pub fn bump_clinfo(&self) {
+        self.clinfo_version.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A reload of the whole tree (sync commit): every change counter moves.
+    pub fn reload_counters(&self) {
+        for counter in self.counters.lock().unwrap().iter_mut() {
+            *counter = counter.wrapping_add(1);
+        }
+    }
+
+    pub fn members_cluster_text(&self, cluster: &vfiles::ClusterMembers) -> String {
+        vfiles::members_cluster(
+            &self.nodename,
+            self.clinfo_version.load(Ordering::SeqCst),
+            cluster,
+        )
+    }
+
     pub fn members_text(&self) -> String {
         vfiles::members_local(&self.nodename, self.clinfo_version.load(Ordering::SeqCst))
     }

@@ -149,22 +149,23 @@ fn foreign_sqlite(path: &std::path::Path) -> Vec<u8> {
 }
 
 #[test]
-fn a_cluster_database_needs_local_mode_in_this_build() {
+fn a_cluster_database_that_does_not_list_this_node_is_refused_unless_local() {
     let mut pve = Pmxcfs::start();
     fs::write(
         pve.path("corosync.conf"),
-        "totem {\n  config_version: 1\n}\n",
+        "nodelist {\n  node {\n    name: elsewhere\n    nodeid: 7\n  }\n}\ntotem {\n  config_version: 1\n}\n",
     )
     .unwrap();
     pve.stop(libc::SIGTERM);
-    let out = pve
-        .command()
-        .arg("-f")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    // Without -l the database means cluster mode, and this host is not in its nodelist.
+    let out = pve.command().arg("-f").output().unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("start it with -l"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is not in the cluster's corosync.conf nodelist"),
+        "{err}"
+    );
+    // -l serves it locally (the documented emergency mode).
     pve.restart();
     assert!(pve.path("corosync.conf").is_file());
 }

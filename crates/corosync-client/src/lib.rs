@@ -21,7 +21,7 @@ pub use cmapview::{
 };
 pub use error::{Error, Result};
 pub use links::{link_status, LinkState, PeerLinks};
-pub use membership::{membership, Membership};
+pub use membership::{membership, wait_readable, Membership};
 pub use state::{quorum_state, QuorumState};
 pub use tracker::{track_quorum, QuorumEvent};
 pub use votequorum::{flags, set_expected, VoteInfo, Votequorum};

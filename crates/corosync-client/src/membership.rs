@@ -76,7 +76,7 @@ pub fn membership(timeout: Duration) -> Result<Membership> {
 }
 
 /// Waits until `fd` is readable or `timeout` passes; true when readable.
-pub(crate) fn wait_readable(fd: i32, timeout: Duration) -> bool {
+pub fn wait_readable(fd: i32, timeout: Duration) -> bool {
     let mut pfd = libc::pollfd {
         fd,
         events: libc::POLLIN,

@@ -18,6 +18,8 @@ pub struct UpOptions {
     pub links: u8,
     pub qnetd: bool,
     pub corosync: bool,
+    /// Also start pmxcfs on every node (needs `corosync`).
+    pub pmxcfs: bool,
 }
 
 /// The programs `up` relies on: `quorate-lab` itself (put into each node's marker) and the probe.
@@ -39,6 +41,9 @@ pub fn load(name: &str) -> Result<Lab> {
 
 /// Creates lab `name`; on any failure removes everything it made.
 pub fn up(name: &str, opts: &UpOptions, tools: &Tools) -> Result<Lab> {
+    if opts.pmxcfs && !opts.corosync {
+        bail!("--pmxcfs replicates over corosync: add --corosync");
+    }
     if opts.nodes == 0 || opts.nodes > crate::layout::MAX_NODES {
         bail!("--nodes must be between 1 and {}", crate::layout::MAX_NODES);
     }
@@ -84,6 +89,9 @@ fn build(lab: &Lab, opts: &UpOptions, tools: &Tools) -> Result<()> {
             supervisor::start(lab, &node, Service::Corosync, &tools.ctl)?;
         }
         corosync::wait_quorate(lab, &tools.probe, Duration::from_secs(90))?;
+    }
+    if opts.pmxcfs {
+        crate::pmxcfs::start_and_wait(lab, &tools.ctl, Duration::from_secs(90))?;
     }
     Ok(())
 }

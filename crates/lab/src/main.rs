@@ -14,6 +14,7 @@ mod lab;
 mod layout;
 mod net;
 mod nodefs;
+mod pmxcfs;
 mod preflight;
 mod services;
 mod supervisor;
@@ -52,6 +53,9 @@ enum Command {
         /// Write corosync.conf + authkey on every node, start corosync and wait for quorum.
         #[arg(long)]
         corosync: bool,
+        /// Also start pmxcfs on every node and wait until /etc/pve is in sync everywhere.
+        #[arg(long)]
+        pmxcfs: bool,
     },
     /// Remove the lab (services, namespaces, mounts, state); safe to run twice.
     Down {
@@ -123,6 +127,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             links,
             qnetd,
             corosync,
+            pmxcfs,
         } => {
             std::fs::create_dir_all(layout::STATE_ROOT)?;
             let _lock = sys::lock(&lock_path(&name))?;
@@ -131,12 +136,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 links,
                 qnetd,
                 corosync,
+                pmxcfs,
             };
             let lab = lab::up(&name, &opts, &tools()?)?;
             println!(
                 "lab '{name}' is up: {}{}",
                 lab.hosts().join(", "),
-                if corosync { " (corosync quorate)" } else { "" }
+                match (corosync, pmxcfs) {
+                    (_, true) => " (corosync quorate, /etc/pve in sync)",
+                    (true, false) => " (corosync quorate)",
+                    _ => "",
+                }
             );
         }
         Command::Down { all } => {

@@ -1,0 +1,445 @@
+//! Cluster mode: the DCDB replication group over real CPG, quorum, and corosync.conf
+//! propagation, around the sans-I/O DFSM machine of the `dfsm` crate.
+//!
+//! Threads: one dispatch thread per CPG group (never waits for a writer), the quorum tracker,
+//! and the FUSE workers, which send their operation and block until it is delivered back.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use dfsm::{Dcdb, DcdbEvent, Dfsm, Driver, Effect, MemberId, Transport, TransportError};
+use memdb::{Memdb, Op};
+
+use crate::cpg::{CpgEvent, CpgGroup, Member};
+use crate::daemon::log;
+use crate::propagate::{self, Decision};
+use crate::status::Status;
+use crate::vfiles::{ClusterMembers, MemberNode};
+
+/// The configuration database group (the NUL is part of the name, as in the C daemon).
+pub const DCDB_GROUP: &str = "pve_dcdb_v1\0";
+/// How long a writer waits for its own message to come back before giving up with EBUSY.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Pause before re-joining after leaving the group (the original's service restart delay).
+const REJOIN_DELAY: Duration = Duration::from_secs(5);
+
+/// Where the current group connection lives; empty while disconnected.
+#[derive(Default)]
+struct GroupSlot(Mutex<Option<Arc<CpgGroup>>>);
+
+impl GroupSlot {
+    fn get(&self) -> Option<Arc<CpgGroup>> {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn set(&self, group: Option<Arc<CpgGroup>>) {
+        *self.0.lock().unwrap() = group;
+    }
+}
+
+struct CpgTransport(Arc<GroupSlot>);
+
+impl Transport for CpgTransport {
+    fn mcast(&self, bytes: &[u8]) -> Result<(), TransportError> {
+        let group = self.0.get().ok_or(TransportError::NotJoined)?;
+        group.mcast(bytes).map_err(|e| match e {
+            rust_corosync::CsError::CsErrTryAgain => TransportError::TryAgainExhausted,
+            other => TransportError::Failed(other.to_string()),
+        })
+    }
+}
+
+/// Paths the cluster service writes outside /etc/pve.
+pub struct ClusterPaths {
+    /// `/etc/corosync/corosync.conf`.
+    pub corosync_conf: PathBuf,
+    /// A small JSON summary of the replication state (`/run/pve-cluster/dcdb.json`).
+    pub state_file: PathBuf,
+}
+
+pub struct ClusterService {
+    nodename: String,
+    /// Set once this node's directories are known to exist in the cluster tree.
+    node_dirs_done: std::sync::atomic::AtomicBool,
+    driver: Driver<Dcdb, CpgTransport>,
+    slot: Arc<GroupSlot>,
+    memdb: Arc<Memdb>,
+    status: Arc<Status>,
+    paths: ClusterPaths,
+    /// Last cluster information read from corosync (kept while corosync is down).
+    info: Mutex<Option<corosync_client::ClusterInfo>>,
+}
+
+impl ClusterService {
+    /// Starts replication for `memdb`. `nodename` must be in the cluster's corosync.conf.
+    pub fn start(
+        memdb: Arc<Memdb>,
+        status: Arc<Status>,
+        nodename: &str,
+        paths: ClusterPaths,
+    ) -> Result<Arc<ClusterService>> {
+        let nodeid = local_nodeid(&memdb, nodename)?;
+        let local = MemberId::new(nodeid, std::process::id());
+        let app = Dcdb::new(memdb.clone());
+        let slot = Arc::new(GroupSlot::default());
+        let service = Arc::new(ClusterService {
+            nodename: nodename.to_string(),
+            node_dirs_done: std::sync::atomic::AtomicBool::new(false),
+            driver: Driver::new(Dfsm::new(app, local), CpgTransport(slot.clone())),
+            slot,
+            memdb,
+            status,
+            paths,
+            info: Mutex::new(None),
+        });
+        service.status.set_quorate(false);
+        service.propagate_corosync_conf(true);
+        let quorum = service.clone();
+        corosync_client::track_quorum(Duration::from_secs(1), move |event| quorum.on_quorum(event));
+        let dispatcher = service.clone();
+        thread::Builder::new()
+            .name("dcdb".into())
+            .spawn(move || dispatcher.dispatch_loop())?;
+        Ok(service)
+    }
+
+    fn on_quorum(&self, event: corosync_client::QuorumEvent) {
+        use corosync_client::QuorumEvent;
+        let quorate = match event {
+            QuorumEvent::Changed { quorate, .. } => quorate,
+            QuorumEvent::Disconnected => false,
+            QuorumEvent::Connected => return,
+        };
+        if quorate != self.status.is_quorate() {
+            log(
+                "status",
+                "notice",
+                if quorate {
+                    "node has quorum"
+                } else {
+                    "node lost quorum"
+                },
+            );
+        }
+        self.status.set_quorate(quorate);
+        self.driver.lock().app().set_quorate(quorate);
+        self.status.bump_clinfo();
+    }
+
+    /// Sends `op` to the cluster and waits until it was applied here (in agreed order).
+    /// Errors are errno values: EACCES without quorum, EBUSY if the result never came back.
+    pub fn write(&self, op: &Op) -> Result<u64, i32> {
+        if !dfsm::dcdb::may_write(&self.driver.lock()) {
+            return Err(libc::EACCES);
+        }
+        let (subtype, payload) = dfsm::dcdb::op_to_message(op);
+        match self
+            .driver
+            .send_and_wait(subtype.code(), &payload, memdb::unix_now(), WRITE_TIMEOUT)
+        {
+            Ok(result) if result >= 0 => Ok(result as u64),
+            Ok(result) => Err(-result),
+            Err(_) => Err(libc::EBUSY),
+        }
+    }
+
+    /// Creates `nodes/<this node>/{qemu-server,lxc,openvz,priv}` and `priv/lock` in the
+    /// cluster tree once writes are possible (what `pvecm updatecerts` does on Proxmox VE).
+    /// Runs on its own thread: a write blocks until the cluster delivered it.
+    fn ensure_node_dirs(self: &Arc<Self>) {
+        use std::sync::atomic::Ordering;
+        if self.node_dirs_done.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let service = self.clone();
+        thread::spawn(move || {
+            let done = crate::daemon::node_dirs(&service.nodename)
+                .into_iter()
+                .all(|path| {
+                    service.memdb.lookup(&path).is_some()
+                        || matches!(
+                            service.write(&Op::Mkdir { path }),
+                            Ok(_) | Err(libc::EEXIST)
+                        )
+                });
+            if !done {
+                service.node_dirs_done.store(false, Ordering::SeqCst);
+            }
+        });
+    }
+
+    /// `utime(path, 0, 0)` on a lock directory: ask the lowest node to check it for expiry.
+    pub fn request_unlock(&self, path: &str) {
+        let Some(csum) = self.memdb.with_tree(|t| t.entry_checksum(path)) else {
+            return;
+        };
+        let record = dfsm::codec::UnlockRecord {
+            csum,
+            path: path.to_string(),
+        };
+        let subtype = dfsm::codec::DcdbSubtype::UnlockRequest.code();
+        let mut machine = self.driver.lock();
+        if let Ok((_, actions)) = machine.send_normal(subtype, &record.encode(), memdb::unix_now())
+        {
+            drop(machine);
+            for action in actions {
+                if let dfsm::Action::Multicast(bytes) = action {
+                    if let Some(group) = self.slot.get() {
+                        let _ = group.mcast(&bytes);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `.members` with the cluster's nodes, their online state (DCDB membership) and IPs.
+    pub fn members_text(&self) -> String {
+        if let Ok(info) = corosync_client::cluster_info() {
+            let mut cached = self.info.lock().unwrap();
+            if cached.as_ref() != Some(&info) {
+                *cached = Some(info);
+                self.status.bump_clinfo();
+            }
+        }
+        let Some(info) = self.info.lock().unwrap().clone() else {
+            return self.status.members_text();
+        };
+        let online: Vec<u32> = self
+            .driver
+            .lock()
+            .members()
+            .iter()
+            .map(|m| m.nodeid)
+            .collect();
+        let cluster = ClusterMembers {
+            name: info.name.clone(),
+            config_version: info.config_version,
+            quorate: self.status.is_quorate(),
+            nodes: info
+                .nodes
+                .iter()
+                .map(|n| MemberNode {
+                    name: n.name.clone(),
+                    id: n.id,
+                    online: online.contains(&n.id),
+                    ip: info.ips.get(&n.id).cloned(),
+                })
+                .collect(),
+        };
+        self.status.members_cluster_text(&cluster)
+    }
+
+    fn dispatch_loop(self: Arc<Self>) {
+        let mut left_at: Option<Instant> = None;
+        let mut last_tick = 0;
+        let mut last_state = String::new();
+        loop {
+            let Some(group) = self.connected_group(&mut left_at) else {
+                thread::sleep(Duration::from_secs(1));
+                continue;
+            };
+            let mut effects = Vec::new();
+            let now = memdb::unix_now();
+            let readable = group
+                .fd()
+                .map(|fd| corosync_client::wait_readable(fd, Duration::from_secs(1)))
+                .unwrap_or(false);
+            if readable {
+                match group.dispatch() {
+                    Ok(events) => {
+                        for event in events {
+                            effects.extend(self.feed(event, now));
+                        }
+                        effects.extend(self.driver.flush(now));
+                    }
+                    Err(e) => {
+                        log(
+                            "dcdb",
+                            "crit",
+                            &format!("cpg_dispatch failed: {e}; reconnecting"),
+                        );
+                        self.slot.set(None);
+                        effects.extend(self.driver.reset());
+                    }
+                }
+            }
+            if now != last_tick {
+                last_tick = now;
+                effects.extend(self.driver.tick(now));
+            }
+            for effect in effects {
+                self.apply_effect(effect, &group, &mut left_at);
+            }
+            last_state = self.write_state_file(last_state);
+            let writable = {
+                let machine = self.driver.lock();
+                machine.mode() == dfsm::Mode::Synced && dfsm::dcdb::may_write(&machine)
+            };
+            if writable {
+                self.ensure_node_dirs();
+            }
+        }
+    }
+
+    /// The joined group, joining (again) when allowed.
+    fn connected_group(&self, left_at: &mut Option<Instant>) -> Option<Arc<CpgGroup>> {
+        if let Some(at) = *left_at {
+            if at.elapsed() < REJOIN_DELAY || !self.driver.lock().restartable() {
+                return None;
+            }
+            *left_at = None;
+            self.slot.set(None);
+        }
+        if let Some(group) = self.slot.get() {
+            return Some(group);
+        }
+        match CpgGroup::join(DCDB_GROUP) {
+            Ok(group) => {
+                let group = Arc::new(group);
+                for effect in self.driver.reset() {
+                    if let Effect::Log { message, .. } = effect {
+                        log("dcdb", "notice", &message);
+                    }
+                }
+                self.slot.set(Some(group.clone()));
+                log("dcdb", "notice", "joined the configuration database group");
+                Some(group)
+            }
+            Err(_) => None,
+        }
+    }
+
+    fn feed(&self, event: CpgEvent, now: u32) -> Vec<Effect<DcdbEvent>> {
+        let id = |m: &Member| MemberId::new(m.nodeid, m.pid);
+        let ids = |list: &[Member]| list.iter().map(id).collect::<Vec<_>>();
+        match event {
+            CpgEvent::Deliver { from, msg } => self.driver.deliver(id(&from), &msg, now),
+            CpgEvent::ConfChange {
+                members,
+                left,
+                joined,
+            } => {
+                self.status.bump_clinfo();
+                self.driver
+                    .confchg(&ids(&members), &ids(&left), &ids(&joined), now)
+            }
+        }
+    }
+
+    fn apply_effect(
+        &self,
+        effect: Effect<DcdbEvent>,
+        group: &CpgGroup,
+        left_at: &mut Option<Instant>,
+    ) {
+        match effect {
+            Effect::Leave => {
+                log("dcdb", "notice", "leaving the configuration database group");
+                let _ = group.leave();
+                *left_at = Some(Instant::now());
+            }
+            Effect::ModeChanged { from, to } => {
+                log("dcdb", "info", &format!("mode {from:?} -> {to:?}"));
+                if to == dfsm::Mode::Synced {
+                    self.status.reload_counters();
+                }
+            }
+            Effect::Log { level, message } => {
+                log("dcdb", &format!("{level:?}").to_lowercase(), &message)
+            }
+            Effect::App(DcdbEvent::CorosyncConf { notify }) => self.propagate_corosync_conf(notify),
+            Effect::App(other) => log("dcdb", "debug", &format!("{other:?}")),
+        }
+    }
+
+    /// Copies corosync.conf from the memdb to /etc/corosync (in the background: asking
+    /// corosync to reload waits a second first, as the original does).
+    fn propagate_corosync_conf(&self, notify: bool) {
+        let Ok(text) = self
+            .memdb
+            .read("corosync.conf", 0, memdb::MAX_FILE_SIZE as usize)
+        else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&text).into_owned();
+        if text.is_empty() {
+            return;
+        }
+        let target = self.paths.corosync_conf.clone();
+        thread::spawn(move || match propagate::propagate(&text, &target) {
+            Ok(Decision::Write { version, had_local }) => {
+                log(
+                    "dcdb",
+                    "notice",
+                    &format!(
+                        "wrote new corosync config '{}' (version = {version})",
+                        target.display()
+                    ),
+                );
+                if notify && had_local {
+                    thread::sleep(Duration::from_secs(1));
+                    if let Err(e) = corosync_client::reload_config() {
+                        log("dcdb", "crit", &format!("corosync-cfgtool -R failed: {e}"));
+                    }
+                }
+            }
+            Ok(Decision::LocalIsNewer { .. }) => {
+                log("dcdb", "crit", "local corosync.conf is newer")
+            }
+            Ok(Decision::NoVersion) => {
+                log("dcdb", "crit", "unable to parse cluster config_version")
+            }
+            Ok(Decision::Unchanged) => {}
+            Err(e) => log(
+                "dcdb",
+                "crit",
+                &format!("cannot write {}: {e}", target.display()),
+            ),
+        });
+    }
+
+    /// Writes the replication summary when it changed; returns what was written.
+    fn write_state_file(&self, last: String) -> String {
+        let (mode, members) = {
+            let machine = self.driver.lock();
+            (machine.mode(), machine.members())
+        };
+        let members: Vec<String> = members
+            .iter()
+            .map(|m| format!("[{},{}]", m.nodeid, m.pid))
+            .collect();
+        let state = format!(
+            "{{\"mode\":\"{}\",\"members\":[{}],\"version\":{},\"quorate\":{}}}\n",
+            format!("{mode:?}").to_lowercase(),
+            members.join(","),
+            self.memdb.version(),
+            self.status.is_quorate()
+        );
+        if state != last {
+            let _ = propagate::write_atomically(&self.paths.state_file, &state);
+        }
+        state
+    }
+}
+
+/// This node's id: the `nodeid` of the nodelist entry named like this host.
+fn local_nodeid(memdb: &Memdb, nodename: &str) -> Result<u32> {
+    let text = memdb
+        .read("corosync.conf", 0, memdb::MAX_FILE_SIZE as usize)
+        .map_err(|e| anyhow::anyhow!("cannot read corosync.conf from the database: {e}"))?;
+    let conf = corosync_conf::Config::parse(&String::from_utf8_lossy(&text))
+        .context("corosync.conf in the database does not parse")?;
+    match conf
+        .view()
+        .nodes
+        .iter()
+        .find(|n| n.name.as_deref() == Some(nodename))
+        .and_then(|n| n.nodeid)
+    {
+        Some(id) => Ok(id),
+        None => bail!("this node ({nodename}) is not in the cluster's corosync.conf nodelist"),
+    }
+}
