@@ -1,0 +1,215 @@
+//! Authentication and permissions.
+//!
+//! A handler that needs a logged-in user takes an [`AuthUser`] argument; extracting it
+//! checks, in PVE's order and with PVE's messages:
+//!
+//! 1. a ticket is present: cookie `PVEAuthCookie=<ticket>` (percent-decoded, as browsers
+//!    store it) or header `Authorization: PVEAuthCookie=<ticket>` — else `401 No ticket`;
+//! 2. the ticket verifies with the cluster key and is not expired, and its user may still log
+//!    in ([`users::check_user_enabled`]) — else `401 permission denied - invalid PVE ticket`;
+//! 3. for every method but GET/HEAD: header `CSRFPreventionToken` holds a valid token for
+//!    that user — else `401 Permission denied - invalid csrf token`.
+//!
+//! Then the handler states its permission: [`AuthUser::require_root`] (PVE's methods without
+//! a permission block) or [`AuthUser::require_privilege`] (e.g. `Sys.Audit` on `/`), which
+//! answer `403 Permission check failed (...)`.
+//!
+//! API tokens (`Authorization: PVEAPIToken=...`) are not supported yet and get 401.
+
+pub mod pam;
+pub mod privs;
+pub mod tickets;
+pub mod users;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Name of the ticket cookie.
+pub const COOKIE_NAME: &str = "PVEAuthCookie";
+/// Header carrying the CSRF prevention token.
+pub const CSRF_HEADER: &str = "CSRFPreventionToken";
+
+/// An authenticated user (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    pub userid: String,
+}
+
+impl AuthUser {
+    pub fn is_root(&self) -> bool {
+        self.userid == users::ROOT
+    }
+
+    /// Only `root@pam` may go on.
+    pub fn require_root(&self) -> ApiResult<()> {
+        if self.is_root() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "Permission check failed (user != root@pam)",
+            ))
+        }
+    }
+
+    /// The user must hold `privilege` on ACL path `path`.
+    pub fn require_privilege(&self, path: &str, privilege: &str) -> ApiResult<()> {
+        if privs::has_privilege(&self.userid, path, privilege) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "Permission check failed ({path}, {privilege})"
+            )))
+        }
+    }
+}
+
+/// Decodes `%XX` sequences (cookie values set by the web UI are escaped).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `name=value` from a `;`-separated list (cookie header or `Authorization` value).
+fn find_pair(list: &str, name: &str) -> Option<String> {
+    list.split(';').find_map(|part| {
+        let (k, v) = part.trim().split_once('=')?;
+        (k.trim() == name).then(|| percent_decode(v.trim()))
+    })
+}
+
+/// The ticket a request carries: cookie first, then the `Authorization` header.
+pub fn ticket_from_headers(headers: &HeaderMap) -> Option<String> {
+    let from_cookie = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| find_pair(c, COOKIE_NAME));
+    from_cookie.or_else(|| {
+        let auth = headers.get(AUTHORIZATION)?.to_str().ok()?;
+        find_pair(auth, COOKIE_NAME)
+    })
+}
+
+fn uses_api_token(headers: &HeaderMap) -> bool {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("PVEAPIToken"))
+}
+
+/// Checks the headers of a request (steps 1–3 of the module documentation) at time `now`.
+/// Blocking (reads the keys).
+pub fn authenticate(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    now: i64,
+) -> ApiResult<AuthUser> {
+    let Some(ticket) = ticket_from_headers(headers) else {
+        if uses_api_token(headers) {
+            return Err(ApiError::unauthorized(
+                "API tokens are not supported by this node yet - log in with a ticket",
+            ));
+        }
+        return Err(ApiError::unauthorized("No ticket"));
+    };
+    let invalid = || ApiError::unauthorized("permission denied - invalid PVE ticket");
+    let userid = tickets::verify_ticket(&state.pve, &ticket, now).map_err(|e| {
+        tracing::debug!("ticket refused: {e}");
+        invalid()
+    })?;
+    if let Err(why) = users::check_user_enabled(&state.pve, &userid, now) {
+        tracing::info!("ticket of '{userid}' refused: {why}");
+        return Err(invalid());
+    }
+    if method != Method::GET && method != Method::HEAD {
+        let token = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !tickets::verify_csrf(&state.pve, &userid, token, now) {
+            return Err(ApiError::unauthorized(
+                "Permission denied - invalid csrf token",
+            ));
+        }
+    }
+    Ok(AuthUser { userid })
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (state, method, headers) = (state.clone(), parts.method.clone(), parts.headers.clone());
+        crate::blocking(move || authenticate(&state, &method, &headers, cluster::unix_now())).await
+    }
+}
+
+/// The client's address, when the server recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn tickets_come_from_cookie_or_authorization() {
+        let mut h = HeaderMap::new();
+        assert_eq!(ticket_from_headers(&h), None);
+        h.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static("PVEAuthCookie=PVE:b@pam:1::s"),
+        );
+        assert_eq!(ticket_from_headers(&h).as_deref(), Some("PVE:b@pam:1::s"));
+        h.insert(
+            COOKIE,
+            HeaderValue::from_static(
+                "x=1; PVEAuthCookie=PVE%3Aroot%40pam%3A6A18A500%3A%3Aab%2B%3D; y=2",
+            ),
+        );
+        assert_eq!(
+            ticket_from_headers(&h).as_deref(),
+            Some("PVE:root@pam:6A18A500::ab+=")
+        );
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+    }
+}
