@@ -355,3 +355,51 @@ fn hostile_dfsm_messages_are_rejected_without_corrupting_the_tree() {
 fn hex(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
 }
+
+#[test]
+fn pmxcfs_survives_a_corosync_restart() {
+    let lab = Lab::up("e2e_rep7", &["--nodes", "3", "--corosync", "--pmxcfs"]);
+    sh(&lab, "node1", "echo before > /etc/pve/before.cfg");
+    assert!(sh(&lab, "node1", "cat /etc/pve/.members").contains("\"cluster\""));
+    lab.ctl_ok(&["stop", "node1", "corosync"]);
+    // Reads keep working from the local copy; writes fail cleanly.
+    wait_for(Duration::from_secs(10), "node1 to notice", || {
+        state(&lab, "node1").contains("\"quorate\":false")
+    });
+    assert_eq!(sh(&lab, "node1", "cat /etc/pve/before.cfg"), "before\n");
+    assert!(sh(&lab, "node1", "cat /etc/pve/.members").contains("\"quorate\": 0"));
+    let out = lab.exec("node1", &["sh", "-c", "echo x > /etc/pve/while-down.cfg"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
+        "{}",
+        text(&out)
+    );
+    // The others carry on.
+    wait_for(
+        Duration::from_secs(20),
+        "node2 to write without node1",
+        || {
+            lab.exec(
+                "node2",
+                &["sh", "-c", "echo y > /etc/pve/without-node1.cfg"],
+            )
+            .status
+            .success()
+        },
+    );
+    // corosync back: pmxcfs reconnects by itself and catches up.
+    lab.ctl_ok(&["start", "node1", "corosync"]);
+    wait_for(Duration::from_secs(30), "node1 to write again", || {
+        lab.exec("node1", &["sh", "-c", "echo z > /etc/pve/after.cfg"])
+            .status
+            .success()
+    });
+    wait_converged(&lab);
+    assert_eq!(sh(&lab, "node1", "cat /etc/pve/without-node1.cfg"), "y\n");
+    assert!(
+        lab.exec("node1", &["test", "-e", "/etc/pve/while-down.cfg"])
+            .status
+            .code()
+            != Some(0)
+    );
+}

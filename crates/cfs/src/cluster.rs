@@ -195,8 +195,8 @@ impl ClusterService {
         }
     }
 
-    /// `.members` with the cluster's nodes, their online state (DCDB membership) and IPs.
-    pub fn members_text(&self) -> String {
+    /// Re-reads the cluster information from corosync (kept as it was if corosync is down).
+    fn refresh_cluster_info(&self) {
         if let Ok(info) = corosync_client::cluster_info() {
             let mut cached = self.info.lock().unwrap();
             if cached.as_ref() != Some(&info) {
@@ -204,6 +204,11 @@ impl ClusterService {
                 self.status.bump_clinfo();
             }
         }
+    }
+
+    /// `.members` with the cluster's nodes, their online state (DCDB membership) and IPs.
+    pub fn members_text(&self) -> String {
+        self.refresh_cluster_info();
         let Some(info) = self.info.lock().unwrap().clone() else {
             return self.status.members_text();
         };
@@ -238,6 +243,7 @@ impl ClusterService {
         let mut last_state = String::new();
         loop {
             let Some(group) = self.connected_group(&mut left_at) else {
+                last_state = self.write_state_file(last_state);
                 thread::sleep(Duration::from_secs(1));
                 continue;
             };
@@ -323,6 +329,7 @@ impl ClusterService {
                 joined,
             } => {
                 self.status.bump_clinfo();
+                self.refresh_cluster_info();
                 self.driver
                     .confchg(&ids(&members), &ids(&left), &ids(&joined), now)
             }
