@@ -85,22 +85,9 @@ fn escape_colons(data: &str) -> String {
 
 /// Decodes every `%XX` sequence (as URI::Escape's `uri_unescape` does).
 fn unescape(data: &str) -> String {
-    let b = data.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(data)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn signed_text(plain: &str, secret_data: Option<&str>) -> String {

@@ -28,18 +28,7 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 /// votequorum flag bits (`votequorum_info.flags`).
-pub mod flags {
-    pub const TWO_NODE: u32 = 1;
-    pub const QUORATE: u32 = 2;
-    pub const WAIT_FOR_ALL: u32 = 4;
-    pub const LAST_MAN_STANDING: u32 = 8;
-    pub const AUTO_TIE_BREAKER: u32 = 16;
-    pub const ALLOW_DOWNSCALE: u32 = 32;
-    pub const QDEVICE_REGISTERED: u32 = 64;
-    pub const QDEVICE_ALIVE: u32 = 128;
-    pub const QDEVICE_CAST_VOTE: u32 = 256;
-    pub const QDEVICE_MASTER_WINS: u32 = 512;
-}
+pub use corosync_client::flags;
 
 /// The words of the `Flags:` line, in the tool's order.
 pub const FLAG_WORDS: [(u32, &str); 7] = [
