@@ -12,11 +12,23 @@ fn stdout(lab: &Lab, node: &str, cmd: &[&str]) -> (String, Option<i32>) {
     )
 }
 
-/// Runs both commands until they agree on the clock's second (the Date line); returns both.
+/// What `pvecm status` prints before the quorum part, from the lab's corosync.conf.
+const CLUSTER_BLOCK: &str = "Cluster information\n-------------------\nName:             lab\n\
+Config Version:   1\nTransport:        knet\nSecure auth:      on\n\n";
+
+/// Runs both commands until they agree on the clock's second (the Date line); returns both,
+/// ours without Proxmox's "Cluster information" block (which it checks).
 fn same_moment(lab: &Lab, node: &str, ours: &[&str], theirs: &[&str]) -> (String, String) {
     for _ in 0..5 {
         let (a, _) = stdout(lab, node, ours);
         let (b, _) = stdout(lab, node, theirs);
+        let a = match a.strip_prefix(CLUSTER_BLOCK) {
+            Some(rest) => rest.to_string(),
+            None if a.starts_with("Cluster information") => {
+                panic!("unexpected cluster block:\n{a}")
+            }
+            None => a,
+        };
         if a == b {
             return (a, b);
         }

@@ -13,6 +13,8 @@
 //!   encoding of the corosync authkey in the addnode answer.
 //! * [`setup`]: the per-node directories and files (`gen_pve_node_files`).
 //! * [`corosync_authkey`]: the corosync authentication key.
+//! * [`create`], [`updatecerts`]: `pvecm create` and `pvecm updatecerts`, with [`cfs`]
+//!   (mount/quorum of /etc/pve), [`node_ip`], [`lockfile`] and [`services`] as helpers.
 //! * [`status::collect`]: reads a status snapshot from the running corosync.
 //!
 //! Every function that touches files takes its base directory ([`PveDir`] for `/etc/pve`,
@@ -26,15 +28,21 @@
 
 pub mod authkey;
 pub mod certs;
+pub mod cfs;
 pub mod corosync_authkey;
+pub mod create;
 mod crypto;
 mod fsutil;
 pub mod join_info;
 pub mod links;
+pub mod lockfile;
+pub mod node_ip;
 mod paths;
+pub mod services;
 pub mod setup;
 pub mod ssh;
 pub mod status;
+pub mod updatecerts;
 
 pub use paths::PveDir;
 

@@ -7,6 +7,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use cluster::status::{self, StatusSnapshot};
 
+mod create;
+
 /// The API version this `pvecm` speaks for cluster joins.
 const JOIN_API_VERSION: u32 = 1;
 const PVE_DIR: &str = "/etc/pve";
@@ -47,6 +49,10 @@ enum Command {
         #[arg(value_parser = clap::value_parser!(u32).range(1..))]
         expected: u32,
     },
+    /// Generate new cluster configuration.
+    Create(Box<create::CreateArgs>),
+    /// Update node certificates (and generate all needed files/directories).
+    Updatecerts(create::UpdatecertsArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +88,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 _ => print_json(&snapshot, output_format)?,
             }
         }
+        Command::Create(args) => create::create(*args)?,
+        Command::Updatecerts(args) => create::updatecerts(args)?,
         Command::Expected { expected } => {
             if let Err(e) = corosync_client::set_expected(expected) {
                 if e.is_not_running() {
