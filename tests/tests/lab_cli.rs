@@ -243,3 +243,52 @@ fn a_failed_up_says_why_and_leaves_nothing_behind() {
     assert!(!String::from_utf8_lossy(&netns.stdout).contains("qlab-e2e_failed_up-"));
     assert!(!std::path::Path::new("/var/lib/quorate-lab/e2e_failed_up").exists());
 }
+
+#[test]
+fn daemons_run_on_every_node_with_the_lab_root_password() {
+    let lab = Lab::up(
+        "e2e_daemons",
+        &["--nodes", "2", "--daemons", "--root-password", "s3cret"],
+    );
+    let ls: serde_json::Value = serde_json::from_str(&lab.ctl_ok(&["ls", "--json"])).unwrap();
+    assert_eq!(ls["root_password"], "s3cret");
+    for host in ls["hosts"].as_array().unwrap() {
+        let services: Vec<_> = host["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(services, ["pmxcfs", "api"], "{host}");
+    }
+    for node in ["node1", "node2"] {
+        // Local mode (no cluster), node certificate and own SSH host keys.
+        let members = lab.exec(node, &["cat", "/etc/pve/.members"]);
+        assert!(!String::from_utf8_lossy(&members.stdout).contains("\"cluster\""));
+        let cert = format!("/etc/pve/nodes/{node}/pve-ssl.pem");
+        assert!(lab.exec(node, &["test", "-s", &cert]).status.success());
+        assert!(lab
+            .exec(node, &["test", "-s", "/etc/ssh/ssh_host_ed25519_key"])
+            .status
+            .success());
+    }
+    let key = |node| {
+        String::from_utf8_lossy(
+            &lab.exec(node, &["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])
+                .stdout,
+        )
+        .into_owned()
+    };
+    assert_ne!(key("node1"), key("node2"));
+    // The node's shadow carries the lab password, never the host's root hash.
+    let host_root = std::fs::read_to_string("/etc/shadow").unwrap_or_default();
+    let node_shadow =
+        String::from_utf8_lossy(&lab.exec("node1", &["cat", "/etc/shadow"]).stdout).into_owned();
+    let root_hash = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("root:"))
+            .map(|l| l.split(':').nth(1).unwrap_or("").to_string())
+    };
+    assert!(root_hash(&node_shadow).unwrap().starts_with("$6$"));
+    assert_ne!(root_hash(&node_shadow), root_hash(&host_root));
+}

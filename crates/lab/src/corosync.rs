@@ -119,6 +119,7 @@ mod tests {
             nodes: 3,
             links: 2,
             qnetd: false,
+            root_password: None,
         };
         let text = lab_corosync_conf(&lab).unwrap();
         let conf = Config::parse(&text).unwrap();

@@ -20,6 +20,8 @@ pub struct UpOptions {
     pub corosync: bool,
     /// Also start pmxcfs on every node (needs `corosync`).
     pub pmxcfs: bool,
+    /// Run our daemons (pmxcfs, API) on every node with this root password.
+    pub daemons: Option<String>,
 }
 
 /// The programs `up` relies on: `quorate-lab` itself (put into each node's marker) and the probe.
@@ -44,6 +46,9 @@ pub fn up(name: &str, opts: &UpOptions, tools: &Tools) -> Result<Lab> {
     if opts.pmxcfs && !opts.corosync {
         bail!("--pmxcfs replicates over corosync: add --corosync");
     }
+    if opts.daemons.is_some() && opts.pmxcfs {
+        bail!("--daemons starts pmxcfs itself: use either --daemons or --pmxcfs");
+    }
     if opts.nodes == 0 || opts.nodes > crate::layout::MAX_NODES {
         bail!("--nodes must be between 1 and {}", crate::layout::MAX_NODES);
     }
@@ -63,6 +68,7 @@ pub fn up(name: &str, opts: &UpOptions, tools: &Tools) -> Result<Lab> {
         nodes: opts.nodes,
         links: opts.links,
         qnetd: opts.qnetd,
+        root_password: opts.daemons.clone(),
     };
     if let Err(err) = build(&lab, opts, tools) {
         let note = match down(name) {
@@ -92,6 +98,9 @@ fn build(lab: &Lab, opts: &UpOptions, tools: &Tools) -> Result<()> {
     }
     if opts.pmxcfs {
         crate::pmxcfs::start_and_wait(lab, &tools.ctl, Duration::from_secs(90))?;
+    }
+    if let Some(password) = &opts.daemons {
+        crate::daemons::start(lab, &tools.ctl, password)?;
     }
     Ok(())
 }

@@ -22,6 +22,9 @@ pub struct Lab {
     pub nodes: u8,
     pub links: u8,
     pub qnetd: bool,
+    /// Root's password in every node, when `up --daemons` set one.
+    #[serde(default)]
+    pub root_password: Option<String>,
 }
 
 /// Checks a lab name (it ends up in namespace and file names).
@@ -162,6 +165,7 @@ mod tests {
             nodes,
             links,
             qnetd,
+            root_password: None,
         }
     }
 

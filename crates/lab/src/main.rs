@@ -8,6 +8,7 @@
 //! by pid.
 
 mod corosync;
+mod daemons;
 mod firewall;
 mod hosts;
 mod lab;
@@ -56,6 +57,13 @@ enum Command {
         /// Also start pmxcfs on every node and wait until /etc/pve is in sync everywhere.
         #[arg(long)]
         pmxcfs: bool,
+        /// Run our daemons on every node without forming a cluster: pmxcfs (local mode), the
+        /// node certificates, and the API on port 8006.
+        #[arg(long)]
+        daemons: bool,
+        /// Root's password in every node (with --daemons; default `quorate`).
+        #[arg(long, requires = "daemons")]
+        root_password: Option<String>,
     },
     /// Remove the lab (services, namespaces, mounts, state); safe to run twice.
     Down {
@@ -128,6 +136,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             qnetd,
             corosync,
             pmxcfs,
+            daemons,
+            root_password,
         } => {
             std::fs::create_dir_all(layout::STATE_ROOT)?;
             let _lock = sys::lock(&lock_path(&name))?;
@@ -137,6 +147,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 qnetd,
                 corosync,
                 pmxcfs,
+                daemons: daemons.then(|| {
+                    root_password.unwrap_or_else(|| daemons::DEFAULT_ROOT_PASSWORD.into())
+                }),
             };
             let lab = lab::up(&name, &opts, &tools()?)?;
             println!(
@@ -253,6 +266,7 @@ fn print_ls(lab: &layout::Lab, json: bool) -> Result<()> {
             "nodes": lab.nodes,
             "links": lab.links,
             "qnetd": lab.qnetd,
+            "root_password": lab.root_password,
             "hosts": hosts,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -265,6 +279,9 @@ fn print_ls(lab: &layout::Lab, json: bool) -> Result<()> {
         lab.links,
         if lab.qnetd { ", qnetd host" } else { "" }
     );
+    if let Some(password) = &lab.root_password {
+        println!("root password: {password}");
+    }
     println!("{:<8} {:<24} SERVICES", "HOST", "ADDRESSES");
     for host in hosts {
         let services: Vec<_> = host

@@ -34,7 +34,13 @@ pub fn prepare_backing(lab: &Lab, host: &str, marker_json: &str) -> Result<PathB
     fs::create_dir_all(fs_dir.join("var-log/quorate-lab"))?;
     fs::create_dir_all(lab.services_dir(host))?;
     fs::write(fs_dir.join("hosts"), hosts_file(lab))?;
+    // The host's users, but never the host's root password: root starts locked in a node.
     copy_file_or_empty(Path::new("/etc/shadow"), &fs_dir.join("shadow"), 0o640)?;
+    let shadow = fs::read_to_string(fs_dir.join("shadow")).unwrap_or_default();
+    fs::write(
+        fs_dir.join("shadow"),
+        crate::daemons::with_root_hash(&shadow, "!"),
+    )?;
     copy_ssh_config(Path::new("/etc/ssh"), &fs_dir.join("etc-ssh"))?;
     let marker = lab.host_dir(host).join("marker.json");
     fs::write(&marker, marker_json)?;
@@ -118,6 +124,7 @@ mod tests {
             nodes: 2,
             links: 2,
             qnetd: true,
+            root_password: None,
         };
         assert_eq!(
             hosts_file(&lab),
