@@ -16,6 +16,9 @@
 //! * [`create`], [`updatecerts`]: `pvecm create` and `pvecm updatecerts`, with [`cfs`]
 //!   (mount/quorum of /etc/pve), [`node_ip`], [`lockfile`] and [`services`] as helpers.
 //! * [`status::collect`]: reads a status snapshot from the running corosync.
+//! * [`addnode`] (a member adds a joining node to corosync.conf) and [`join`] (`pvecm add` on
+//!   the joining node: checks, the member's API via [`join::client`] with the fingerprint
+//!   pinned by [`tls`], finish_join with rollback).
 //!
 //! Every function that touches files takes its base directory ([`PveDir`] for `/etc/pve`,
 //! [`ssh::SshPaths`] for the SSH files), so tests run against temporary directories.
@@ -26,6 +29,7 @@
 //! (`corosync-client`; this crate only formats its data), or taking cluster locks (callers hold
 //! them, e.g. the `authkey` lock while creating the ticket key pair).
 
+pub mod addnode;
 pub mod authkey;
 pub mod certs;
 pub mod cfs;
@@ -33,6 +37,7 @@ pub mod corosync_authkey;
 pub mod create;
 mod crypto;
 mod fsutil;
+pub mod join;
 pub mod join_info;
 pub mod links;
 pub mod lockfile;
@@ -42,6 +47,7 @@ pub mod services;
 pub mod setup;
 pub mod ssh;
 pub mod status;
+pub mod tls;
 pub mod updatecerts;
 
 pub use paths::PveDir;

@@ -22,6 +22,8 @@ pub struct UpOptions {
     pub pmxcfs: bool,
     /// Run our daemons (pmxcfs, API) on every node with this root password.
     pub daemons: Option<String>,
+    /// Then form a cluster of this name with pvecm (needs `daemons`).
+    pub cluster: Option<String>,
 }
 
 /// The programs `up` relies on: `quorate-lab` itself (put into each node's marker) and the probe.
@@ -45,6 +47,9 @@ pub fn load(name: &str) -> Result<Lab> {
 pub fn up(name: &str, opts: &UpOptions, tools: &Tools) -> Result<Lab> {
     if opts.pmxcfs && !opts.corosync {
         bail!("--pmxcfs replicates over corosync: add --corosync");
+    }
+    if opts.cluster.is_some() && opts.corosync {
+        bail!("--cluster sets up corosync with pvecm: leave out --corosync");
     }
     if opts.daemons.is_some() && opts.pmxcfs {
         bail!("--daemons starts pmxcfs itself: use either --daemons or --pmxcfs");
@@ -101,6 +106,10 @@ fn build(lab: &Lab, opts: &UpOptions, tools: &Tools) -> Result<()> {
     }
     if let Some(password) = &opts.daemons {
         crate::daemons::start(lab, &tools.ctl, password)?;
+        if let Some(name) = &opts.cluster {
+            crate::cluster::form(lab, &tools.ctl, name, password)?;
+            corosync::wait_quorate(lab, &tools.probe, Duration::from_secs(90))?;
+        }
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! Not for: anything outside the lab's own namespaces. The lab stops only processes it started,
 //! by pid.
 
+mod cluster;
 mod corosync;
 mod daemons;
 mod firewall;
@@ -62,8 +63,11 @@ enum Command {
         #[arg(long)]
         daemons: bool,
         /// Root's password in every node (with --daemons; default `quorate`).
-        #[arg(long, requires = "daemons")]
+        #[arg(long)]
         root_password: Option<String>,
+        /// Run the daemons, then `pvecm create NAME` on node1 and `pvecm add` on the others.
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
     },
     /// Remove the lab (services, namespaces, mounts, state); safe to run twice.
     Down {
@@ -138,6 +142,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             pmxcfs,
             daemons,
             root_password,
+            cluster,
         } => {
             std::fs::create_dir_all(layout::STATE_ROOT)?;
             let _lock = sys::lock(&lock_path(&name))?;
@@ -147,17 +152,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 qnetd,
                 corosync,
                 pmxcfs,
-                daemons: daemons.then(|| {
-                    root_password.unwrap_or_else(|| daemons::DEFAULT_ROOT_PASSWORD.into())
+                daemons: (daemons || cluster.is_some()).then(|| {
+                    root_password
+                        .clone()
+                        .unwrap_or_else(|| daemons::DEFAULT_ROOT_PASSWORD.into())
                 }),
+                cluster: cluster.clone(),
             };
             let lab = lab::up(&name, &opts, &tools()?)?;
             println!(
                 "lab '{name}' is up: {}{}",
                 lab.hosts().join(", "),
-                match (corosync, pmxcfs) {
-                    (_, true) => " (corosync quorate, /etc/pve in sync)",
-                    (true, false) => " (corosync quorate)",
+                match (corosync, pmxcfs, cluster.is_some()) {
+                    (_, _, true) => " (cluster formed with pvecm, quorate)",
+                    (_, true, _) => " (corosync quorate, /etc/pve in sync)",
+                    (true, false, _) => " (corosync quorate)",
                     _ => "",
                 }
             );

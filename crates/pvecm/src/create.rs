@@ -11,7 +11,7 @@ use cluster::updatecerts::{self as uc, Options};
 use cluster::PveDir;
 
 /// A PVE boolean option: `--force`, `--force 1`, `--force 0`.
-fn pve_bool(s: &str) -> Result<bool, String> {
+pub(crate) fn pve_bool(s: &str) -> Result<bool, String> {
     match s {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),

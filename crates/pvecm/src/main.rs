@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use cluster::status::{self, StatusSnapshot};
 
+mod add;
 mod create;
 
 /// The API version this `pvecm` speaks for cluster joins.
@@ -51,6 +52,8 @@ enum Command {
     },
     /// Generate new cluster configuration.
     Create(Box<create::CreateArgs>),
+    /// Adds the current node to an existing cluster.
+    Add(Box<add::AddArgs>),
     /// Update node certificates (and generate all needed files/directories).
     Updatecerts(create::UpdatecertsArgs),
 }
@@ -89,6 +92,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Create(args) => create::create(*args)?,
+        Command::Add(args) => add::add(*args)?,
         Command::Updatecerts(args) => create::updatecerts(args)?,
         Command::Expected { expected } => {
             if let Err(e) = corosync_client::set_expected(expected) {

@@ -10,6 +10,7 @@
 //! | [`version`] | `GET /version` |
 //! | [`cluster_status`] | `GET /cluster/status` |
 //! | [`cluster_config`] | `GET /cluster/config`, `.../apiversion`, `.../nodes`, `.../totem`, `.../join` |
+//! | [`cluster_config_write`] | `POST /cluster/config/nodes/{node}` (addnode) |
 //!
 //! **Adding the write endpoints** (create `POST /cluster/config`, addnode `POST
 //! /cluster/config/nodes/{node}`, delnode `DELETE /cluster/config/nodes/{node}`, join `POST
@@ -27,6 +28,7 @@
 
 pub mod access;
 pub mod cluster_config;
+pub mod cluster_config_write;
 pub mod cluster_status;
 pub mod version;
 
@@ -47,7 +49,7 @@ pub fn api_tree() -> Router<AppState> {
         .merge(version::router())
         .merge(cluster_status::router())
         .merge(cluster_config::router())
-    // Write endpoints go here: `.merge(cluster_config_write::router())`.
+        .merge(cluster_config_write::router())
 }
 
 async fn not_implemented(req: Request) -> Response {
