@@ -13,6 +13,7 @@ PACKAGES=(
   libnss3-tools openssh-client openssh-server            # qdevice certificates, node ssh keys
   libssl-dev openssl libcrypt-openssl-rsa-perl          # cluster certs/tickets (+ CLI and Perl cross-checks in tests)
   gcc
+  etcd-server etcd-client                                # peer in the benchmark harness (bench/)
   libpam0g-dev libclang-dev                              # API daemon: PAM logins (pam-sys generates its bindings with bindgen)
 )
 

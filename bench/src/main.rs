@@ -1,0 +1,234 @@
+//! `quorate-bench`: brings up a 3-node lab (`bench`), measures Quorate's pmxcfs, etcd 3.4 and
+//! the raw CPG limit on the same nodes, prints a table and writes a JSON file.
+//! `quorate-bench worker …` are the in-node workloads it runs through `quorate-lab exec`.
+
+mod clock;
+mod cpg;
+mod etcd;
+mod figures;
+mod http;
+mod lab;
+mod run;
+mod worker;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(about = "Quorate vs etcd vs raw CPG on a 3-node quorate-lab (run as root)")]
+struct Cli {
+    /// Tiny sizes (20 files, 10 samples, 200 catch-up files): checks the harness, not speed.
+    #[arg(long)]
+    smoke: bool,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "target/bench/results.json")]
+    out: PathBuf,
+    /// Skip the etcd peer (its figures are reported unavailable).
+    #[arg(long)]
+    no_etcd: bool,
+    #[command(subcommand)]
+    worker: Option<Top>,
+}
+
+#[derive(Subcommand)]
+enum Top {
+    /// In-node workload (internal).
+    #[command(subcommand)]
+    Worker(Worker),
+}
+
+#[derive(Subcommand)]
+enum Worker {
+    Create {
+        dir: PathBuf,
+        n: usize,
+        size: usize,
+    },
+    Overwrite {
+        path: PathBuf,
+        n: usize,
+        size: usize,
+    },
+    Writer {
+        dir: PathBuf,
+        n: usize,
+        size: usize,
+        gap_ms: u64,
+    },
+    Poll {
+        dir: PathBuf,
+        n: usize,
+        size: usize,
+        timeout_s: u64,
+    },
+    Digest {
+        dir: PathBuf,
+    },
+    WaitTree {
+        dir: PathBuf,
+        n: usize,
+        digest: String,
+        timeout_s: u64,
+    },
+    TimeCmd {
+        n: usize,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        cmd: Vec<String>,
+    },
+    CpgSend {
+        n: u64,
+        size: usize,
+        members: usize,
+    },
+    CpgMember {
+        timeout_s: u64,
+    },
+    EtcdPut {
+        addr: String,
+        n: usize,
+        size: usize,
+        prefix: String,
+    },
+    EtcdOverwrite {
+        addr: String,
+        n: usize,
+        size: usize,
+    },
+    EtcdWriter {
+        addr: String,
+        n: usize,
+        size: usize,
+        gap_ms: u64,
+        prefix: String,
+    },
+    EtcdPoll {
+        addr: String,
+        n: usize,
+        prefix: String,
+        timeout_s: u64,
+    },
+}
+
+fn worker(w: Worker) -> Result<Value> {
+    match w {
+        Worker::Create { dir, n, size } => worker::create(&dir, n, size),
+        Worker::Overwrite { path, n, size } => worker::overwrite(&path, n, size),
+        Worker::Writer {
+            dir,
+            n,
+            size,
+            gap_ms,
+        } => worker::writer(&dir, n, size, gap_ms),
+        Worker::Poll {
+            dir,
+            n,
+            size,
+            timeout_s,
+        } => worker::poll(&dir, n, size, timeout_s),
+        Worker::Digest { dir } => worker::digest(&dir),
+        Worker::WaitTree {
+            dir,
+            n,
+            digest,
+            timeout_s,
+        } => worker::wait_tree(&dir, n, &digest, timeout_s),
+        Worker::TimeCmd { n, cmd } => worker::time_cmd(n, &cmd),
+        Worker::CpgSend { n, size, members } => cpg::send(n, size, members),
+        Worker::CpgMember { timeout_s } => cpg::member(timeout_s),
+        Worker::EtcdPut {
+            addr,
+            n,
+            size,
+            prefix,
+        } => etcd::put_many(&addr, n, size, &prefix),
+        Worker::EtcdOverwrite { addr, n, size } => etcd::overwrite(&addr, n, size),
+        Worker::EtcdWriter {
+            addr,
+            n,
+            size,
+            gap_ms,
+            prefix,
+        } => etcd::writer(&addr, n, size, gap_ms, &prefix),
+        Worker::EtcdPoll {
+            addr,
+            n,
+            prefix,
+            timeout_s,
+        } => etcd::poll(&addr, n, &prefix, timeout_s),
+    }
+}
+
+fn bench(cli: &Cli) -> Result<Value> {
+    let sizes = run::Sizes::new(cli.smoke);
+    let lab = lab::Lab::new("bench")?;
+    eprintln!("quorate-bench: bringing up lab 'bench' (3 nodes, corosync, pmxcfs)");
+    lab.up()?;
+    let (mut q, mut e, mut c) = (
+        figures::System::default(),
+        figures::System::default(),
+        figures::System::default(),
+    );
+    let result = (|| -> Result<()> {
+        eprintln!("quorate-bench: Quorate workloads");
+        let pids = run::quorate_main(&lab, &sizes, &mut q)?;
+        eprintln!("quorate-bench: raw CPG limit");
+        run::cpg(&lab, &sizes, &mut c);
+        if cli.no_etcd {
+            e.unavailable_all("skipped (--no-etcd)");
+        } else {
+            eprintln!("quorate-bench: etcd peer");
+            if let Err(err) = run::etcd(&lab, &sizes, &mut e) {
+                eprintln!("quorate-bench: etcd unavailable: {err:#}");
+                e.unavailable_all(&format!("{err:#}"));
+            }
+        }
+        eprintln!("quorate-bench: catch-up ({} files)", sizes.catchup);
+        q.set("catchup_s", run::catchup(&lab, &sizes));
+        let pids_after = lab.pmxcfs_pids().unwrap_or(pids);
+        run_rss_after(&mut q, &pids_after);
+        Ok(())
+    })();
+    lab.down();
+    result?;
+    let mut doc = json!({
+        "smoke": cli.smoke,
+        "machine": { "nproc": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
+        "sizes": { "files": sizes.files, "overwrites": sizes.overwrites, "samples": sizes.samples,
+                   "catchup_files": sizes.catchup, "cpg_msgs": sizes.cpg_msgs },
+        "quorate": q.into_value("not measured"),
+        "etcd": e.into_value("not applicable to etcd"),
+        "cpg": c.into_value("not applicable to raw CPG"),
+    });
+    figures::add_ratios(&mut doc);
+    Ok(doc)
+}
+
+fn run_rss_after(q: &mut figures::System, pids: &[u32]) {
+    let per: Vec<Option<f64>> = pids.iter().map(|&p| lab::rss_mib(p)).collect();
+    let max = per.iter().flatten().copied().fold(f64::NAN, f64::max);
+    q.set("rss_after_mib", Ok(max));
+    q.set_extra("rss_after_mib", json!({ "per_node": per }));
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.worker {
+        Some(Top::Worker(w)) => worker(w).map(|v| println!("{v}")),
+        None => bench(&cli).and_then(|doc| {
+            if let Some(dir) = cli.out.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&cli.out, serde_json::to_string_pretty(&doc)?)?;
+            print!("{}", figures::table(&doc));
+            eprintln!("quorate-bench: JSON written to {}", cli.out.display());
+            Ok(())
+        }),
+    };
+    if let Err(e) = result {
+        eprintln!("quorate-bench: {e:#}");
+        std::process::exit(1);
+    }
+}

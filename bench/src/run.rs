@@ -1,0 +1,295 @@
+//! Orchestration: one lab, Quorate's figures, then the raw CPG limit and etcd on the same
+//! nodes, then Quorate's catch-up and final RSS.
+
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use crate::clock::{mono_ns, p50_p99};
+use crate::etcd::Cluster;
+use crate::figures::System;
+use crate::lab::{join, rss_mib, Lab};
+
+pub struct Sizes {
+    pub files: usize,
+    pub overwrites: usize,
+    pub samples: usize,
+    pub gap_ms: u64,
+    pub catchup: usize,
+    pub pvecm_runs: usize,
+    pub cpg_msgs: usize,
+}
+
+impl Sizes {
+    pub fn new(smoke: bool) -> Sizes {
+        if smoke {
+            Sizes {
+                files: 20,
+                overwrites: 20,
+                samples: 10,
+                gap_ms: 20,
+                catchup: 200,
+                pvecm_runs: 5,
+                cpg_msgs: 500,
+            }
+        } else {
+            Sizes {
+                files: 1000,
+                overwrites: 1000,
+                samples: 100,
+                gap_ms: 50,
+                catchup: 10_000,
+                pvecm_runs: 20,
+                cpg_msgs: 20_000,
+            }
+        }
+    }
+}
+
+/// DFSM write message for a file: NORMAL header 24 + FUSE-op header 20 + path + NUL + data.
+pub fn write_msg_size(path: &str, data: usize) -> usize {
+    24 + 20 + path.len() + 1 + data
+}
+
+const NODES: [&str; 3] = ["node1", "node2", "node3"];
+
+fn n(s: usize) -> String {
+    s.to_string()
+}
+
+fn num(v: &Value, key: &str) -> Result<f64> {
+    v[key].as_f64().with_context(|| format!("no {key} in {v}"))
+}
+
+/// Creates (or puts) in parallel, one per node; aggregate rate over first start → last end.
+fn parallel(lab: &Lab, args: impl Fn(usize) -> Vec<String>, total: usize) -> Result<f64> {
+    let children = (0..3)
+        .map(|k| {
+            let a = args(k);
+            lab.spawn_worker(NODES[k], &a.iter().map(String::as_str).collect::<Vec<_>>())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let results = children.into_iter().map(join).collect::<Result<Vec<_>>>()?;
+    let start = results
+        .iter()
+        .filter_map(|r| r["start_ns"].as_u64())
+        .min()
+        .context("start")?;
+    let end = results
+        .iter()
+        .filter_map(|r| r["end_ns"].as_u64())
+        .max()
+        .context("end")?;
+    Ok(total as f64 / ((end - start) as f64 / 1e9))
+}
+
+/// Writer on node1, poller on node3 (started first); delays close→readable in ms.
+fn delays(lab: &Lab, writer: &[&str], poller: &[&str]) -> Result<Vec<f64>> {
+    let poll = lab.spawn_worker("node3", poller)?;
+    let written = lab.worker("node1", writer);
+    let seen = join(poll)?;
+    let written = written?;
+    let ends = written["ends_ns"].as_array().context("ends")?;
+    let seen = seen["seen_ns"].as_array().context("seen")?;
+    Ok(ends
+        .iter()
+        .zip(seen)
+        .filter_map(|(e, s)| Some((s.as_u64()? as f64 - e.as_u64()? as f64) / 1e6))
+        .collect())
+}
+
+fn set_delays(sys: &mut System, d: Result<Vec<f64>>) {
+    match d {
+        Ok(mut d) => {
+            let (p50, p99) = p50_p99(&mut d);
+            sys.set("repl_p50_ms", Ok(p50));
+            sys.set("repl_p99_ms", Ok(p99));
+            sys.set_extra("repl_p50_ms", json!({ "samples": d.len() }));
+        }
+        Err(e) => {
+            sys.set("repl_p99_ms", Err(anyhow::anyhow!("{e:#}")));
+            sys.set("repl_p50_ms", Err(e));
+        }
+    }
+}
+
+fn rss(sys: &mut System, key: &str, pids: &[u32]) {
+    let per: Vec<Option<f64>> = pids.iter().map(|&p| rss_mib(p)).collect();
+    let max = per.iter().flatten().copied().fold(f64::NAN, f64::max);
+    let value = if per.iter().all(Option::is_some) {
+        Ok(max)
+    } else {
+        Err(anyhow::anyhow!("process gone"))
+    };
+    sys.set(key, value);
+    sys.set_extra(key, json!({ "per_node": per }));
+}
+
+pub fn quorate_main(lab: &Lab, s: &Sizes, q: &mut System) -> Result<Vec<u32>> {
+    let pids = lab.pmxcfs_pids()?;
+    rss(q, "rss_before_mib", &pids);
+    let r = lab.worker(
+        "node1",
+        &["create", "/etc/pve/bench/seq", &n(s.files), "512"],
+    );
+    q.set("create_seq", r.and_then(|v| num(&v, "per_s")));
+    let r = parallel(
+        lab,
+        |k| {
+            [
+                "create".into(),
+                format!("/etc/pve/bench/w{k}"),
+                n(s.files),
+                "512".into(),
+            ]
+            .to_vec()
+        },
+        3 * s.files,
+    );
+    q.set("create_3w", r);
+    let r = lab.worker(
+        "node1",
+        &[
+            "overwrite",
+            "/etc/pve/bench/ow.bin",
+            &n(s.overwrites),
+            "4096",
+        ],
+    );
+    q.set("overwrite", r.and_then(|v| num(&v, "per_s")));
+    lab.exec_ok("node1", &["mkdir", "-p", "/etc/pve/bench/repl"])?;
+    let (ns, gap) = (n(s.samples), s.gap_ms.to_string());
+    let d = delays(
+        lab,
+        &["writer", "/etc/pve/bench/repl", &ns, "512", &gap],
+        &["poll", "/etc/pve/bench/repl", &ns, "512", "120"],
+    );
+    set_delays(q, d);
+    let r = lab.worker("node1", &["time-cmd", &n(s.pvecm_runs), "pvecm", "status"]);
+    q.set(
+        "pvecm_status_ms",
+        r.and_then(|v| {
+            if v["ok"] == true {
+                num(&v, "p50_ms")
+            } else {
+                bail!("pvecm status failed")
+            }
+        }),
+    );
+    Ok(pids)
+}
+
+fn quorate_flag(lab: &Lab, node: &str) -> Option<bool> {
+    let out = lab.exec_stdout(node, &["quorate-probe", "quorum"]).ok()?;
+    serde_json::from_str::<Value>(&out).ok()?["quorate"].as_bool()
+}
+
+fn wait_quorate(lab: &Lab, node: &str, want: bool, secs: u64) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while quorate_flag(lab, node) != Some(want) {
+        if Instant::now() > deadline {
+            bail!("{node} did not become quorate={want} within {secs} s");
+        }
+        sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
+
+/// Cut node3, write `catchup` files on node1, heal; seconds from heal until node3's digest of
+/// the directory matches node1's.
+pub fn catchup(lab: &Lab, s: &Sizes) -> Result<f64> {
+    let dir = "/etc/pve/bench/catchup";
+    lab.ctl(&["cut", "node3"])?;
+    let result = (|| {
+        wait_quorate(lab, "node3", false, 60)?;
+        wait_quorate(lab, "node1", true, 60)?;
+        lab.worker("node1", &["create", dir, &n(s.catchup), "512"])?;
+        let digest = lab.worker("node1", &["digest", dir])?;
+        let want = digest["digest"].as_str().context("digest")?.to_string();
+        let t0 = mono_ns();
+        lab.ctl(&["heal", "node3"])?;
+        let m = lab.worker("node3", &["wait-tree", dir, &n(s.catchup), &want, "600"])?;
+        Ok((m["match_ns"].as_u64().context("match_ns")? - t0) as f64 / 1e9)
+    })();
+    if result.is_err() {
+        let _ = lab.ctl(&["heal", "node3"]);
+    }
+    result
+}
+
+/// Raw CPG: own AGREED deliveries/s at the sender (node1) with node2 and node3 joined.
+fn cpg_rate(lab: &Lab, msgs: usize, size: usize) -> Result<f64> {
+    let members = ["node2", "node3"].map(|node| lab.spawn_worker(node, &["cpg-member", "180"]));
+    let sent = lab.worker("node1", &["cpg-send", &n(msgs), &n(size), "3"]);
+    for m in members {
+        join(m?)?;
+    }
+    num(&sent?, "per_s")
+}
+
+pub fn cpg(lab: &Lab, s: &Sizes, c: &mut System) {
+    let create = write_msg_size("bench/seq/f00000", 512);
+    let ow = write_msg_size("bench/ow.bin", 4096);
+    let r = cpg_rate(lab, s.cpg_msgs, create);
+    let rate = r.as_ref().ok().copied();
+    c.set("create_seq", r);
+    c.set_extra(
+        "create_seq",
+        json!({ "msg_bytes": create, "unit_note": "msgs/s" }),
+    );
+    c.set("create_3w", rate.context("no CPG rate"));
+    c.set("overwrite", cpg_rate(lab, s.cpg_msgs, ow));
+    c.set_extra(
+        "overwrite",
+        json!({ "msg_bytes": ow, "unit_note": "msgs/s" }),
+    );
+    c.set(
+        "catchup_s",
+        rate.map(|r| s.catchup as f64 / r).context("no CPG rate"),
+    );
+    c.set_extra(
+        "catchup_s",
+        json!({ "note": "time to deliver one create-sized message per catch-up file" }),
+    );
+}
+
+pub fn etcd(lab: &Lab, s: &Sizes, e: &mut System) -> Result<()> {
+    let cluster = Cluster::start(lab)?;
+    rss(e, "rss_before_mib", cluster.pids());
+    let addr = |k: usize| format!("10.99.0.{k}:2379");
+    let r = lab.worker("node1", &["etcd-put", &addr(1), &n(s.files), "512", "/seq"]);
+    e.set("create_seq", r.and_then(|v| num(&v, "per_s")));
+    let r = parallel(
+        lab,
+        |k| {
+            [
+                "etcd-put".into(),
+                addr(k + 1),
+                n(s.files),
+                "512".into(),
+                format!("/w{k}"),
+            ]
+            .to_vec()
+        },
+        3 * s.files,
+    );
+    e.set("create_3w", r);
+    let r = lab.worker(
+        "node1",
+        &["etcd-overwrite", &addr(1), &n(s.overwrites), "4096"],
+    );
+    let r = r.and_then(|v| num(&v, "per_s"));
+    e.set("overwrite", r);
+    let (ns, gap) = (n(s.samples), s.gap_ms.to_string());
+    let d = delays(
+        lab,
+        &["etcd-writer", &addr(1), &ns, "512", &gap, "/repl"],
+        &["etcd-poll", &addr(3), &ns, "/repl", "120"],
+    );
+    set_delays(e, d);
+    rss(e, "rss_after_mib", cluster.pids());
+    drop(cluster);
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! The benchmark harness in smoke mode (tiny sizes), so it cannot rot: it must bring up its
+//! lab, run every workload and write a JSON with every figure. Peers may be unavailable (for
+//! example etcd not installed) but must then say why; Quorate's figures must all be numbers.
+
+use std::process::Command;
+
+use quorate_e2e::bin_dir;
+
+const FIGURES: [&str; 9] = [
+    "create_seq",
+    "create_3w",
+    "overwrite",
+    "repl_p50_ms",
+    "repl_p99_ms",
+    "catchup_s",
+    "rss_before_mib",
+    "rss_after_mib",
+    "pvecm_status_ms",
+];
+
+#[test]
+fn bench_smoke_reports_every_figure() {
+    let out_file = bin_dir().join("bench-smoke.json");
+    let _ = std::fs::remove_file(&out_file);
+    let out = Command::new(bin_dir().join("quorate-bench"))
+        .arg("--smoke")
+        .arg("--out")
+        .arg(&out_file)
+        .output()
+        .expect("run quorate-bench (build it with `cargo build --workspace --bins`)");
+    assert!(
+        out.status.success(),
+        "quorate-bench --smoke failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_file).expect("results JSON")).expect("JSON");
+    for system in ["quorate", "etcd", "cpg"] {
+        for key in FIGURES {
+            let fig = &doc[system][key];
+            let ok =
+                fig["value"].is_f64() || fig["unavailable"].as_str().is_some_and(|r| !r.is_empty());
+            assert!(ok, "{system}.{key} missing or without a reason: {fig}");
+        }
+    }
+    for key in FIGURES {
+        assert!(
+            doc["quorate"][key]["value"].is_f64(),
+            "Quorate figure {key} not measured: {}",
+            doc["quorate"][key]
+        );
+        assert!(doc["ratios"][key].is_object(), "no ratios for {key}");
+    }
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("| Figure |"), "no table:\n{table}");
+}
