@@ -67,6 +67,19 @@ fn a_write_appears_everywhere_with_the_same_content_and_mtime() {
         members.contains("\"node1\": { \"id\": 1, \"online\": 1, \"ip\": \"10.99.0.1\"}"),
         "{members}"
     );
+    // The cluster log is shared (KVSTORE group): every node's start-up entry is everywhere.
+    wait_for(Duration::from_secs(20), "a merged cluster log", || {
+        let log = sh(&lab, "node3", "cat /etc/pve/.clusterlog");
+        NODES.iter().all(|n| {
+            log.contains(&format!(
+                "\"node\": \"{n}\", \"user\": \"root\", \"msg\": \"starting cluster log\""
+            ))
+        })
+    });
+    let log: serde_json::Value =
+        serde_json::from_str(&sh(&lab, "node1", "cat /etc/pve/.clusterlog"))
+            .expect("clusterlog is JSON");
+    assert!(log["data"].as_array().unwrap().len() >= 3);
     // Guests are unique cluster-wide.
     sh(
         &lab,

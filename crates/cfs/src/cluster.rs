@@ -7,50 +7,25 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use dfsm::{Dcdb, DcdbEvent, Dfsm, Driver, Effect, MemberId, Transport, TransportError};
+use dfsm::{Dcdb, DcdbEvent, Effect, MemberId};
+use kvstore::{KvStore, NodeInfo};
 use memdb::{Memdb, Op};
 
-use crate::cpg::{CpgEvent, CpgGroup, Member};
 use crate::daemon::log;
+use crate::group::Group;
 use crate::propagate::{self, Decision};
 use crate::status::Status;
 use crate::vfiles::{ClusterMembers, MemberNode};
 
 /// The configuration database group (the NUL is part of the name, as in the C daemon).
 pub const DCDB_GROUP: &str = "pve_dcdb_v1\0";
+/// The status group: per-node key/values, node IPs, the cluster log.
+pub const KVSTORE_GROUP: &str = "pve_kvstore_v1\0";
 /// How long a writer waits for its own message to come back before giving up with EBUSY.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(120);
-/// Pause before re-joining after leaving the group (the original's service restart delay).
-const REJOIN_DELAY: Duration = Duration::from_secs(5);
-
-/// Where the current group connection lives; empty while disconnected.
-#[derive(Default)]
-struct GroupSlot(Mutex<Option<Arc<CpgGroup>>>);
-
-impl GroupSlot {
-    fn get(&self) -> Option<Arc<CpgGroup>> {
-        self.0.lock().unwrap().clone()
-    }
-
-    fn set(&self, group: Option<Arc<CpgGroup>>) {
-        *self.0.lock().unwrap() = group;
-    }
-}
-
-struct CpgTransport(Arc<GroupSlot>);
-
-impl Transport for CpgTransport {
-    fn mcast(&self, bytes: &[u8]) -> Result<(), TransportError> {
-        let group = self.0.get().ok_or(TransportError::NotJoined)?;
-        group.mcast(bytes).map_err(|e| match e {
-            rust_corosync::CsError::CsErrTryAgain => TransportError::TryAgainExhausted,
-            other => TransportError::Failed(other.to_string()),
-        })
-    }
-}
 
 /// Paths the cluster service writes outside /etc/pve.
 pub struct ClusterPaths {
@@ -64,8 +39,8 @@ pub struct ClusterService {
     nodename: String,
     /// Set once this node's directories are known to exist in the cluster tree.
     node_dirs_done: std::sync::atomic::AtomicBool,
-    driver: Driver<Dcdb, CpgTransport>,
-    slot: Arc<GroupSlot>,
+    dcdb: Group<Dcdb>,
+    kvstore: Group<KvStore>,
     memdb: Arc<Memdb>,
     status: Arc<Status>,
     paths: ClusterPaths,
@@ -84,12 +59,16 @@ impl ClusterService {
         let nodeid = local_nodeid(&memdb, nodename)?;
         let local = MemberId::new(nodeid, std::process::id());
         let app = Dcdb::new(memdb.clone());
-        let slot = Arc::new(GroupSlot::default());
         let service = Arc::new(ClusterService {
             nodename: nodename.to_string(),
             node_dirs_done: std::sync::atomic::AtomicBool::new(false),
-            driver: Driver::new(Dfsm::new(app, local), CpgTransport(slot.clone())),
-            slot,
+            dcdb: Group::new(DCDB_GROUP, "dcdb", app, local),
+            kvstore: Group::new(
+                KVSTORE_GROUP,
+                "status",
+                KvStore::new(nodename, &node_ip(nodename)),
+                local,
+            ),
             memdb,
             status,
             paths,
@@ -103,6 +82,10 @@ impl ClusterService {
         thread::Builder::new()
             .name("dcdb".into())
             .spawn(move || dispatcher.dispatch_loop())?;
+        let status = service.clone();
+        thread::Builder::new()
+            .name("kvstore".into())
+            .spawn(move || status.kvstore_loop())?;
         Ok(service)
     }
 
@@ -125,21 +108,23 @@ impl ClusterService {
             );
         }
         self.status.set_quorate(quorate);
-        self.driver.lock().app().set_quorate(quorate);
+        self.dcdb.driver.lock().app().set_quorate(quorate);
         self.status.bump_clinfo();
     }
 
     /// Sends `op` to the cluster and waits until it was applied here (in agreed order).
     /// Errors are errno values: EACCES without quorum, EBUSY if the result never came back.
     pub fn write(&self, op: &Op) -> Result<u64, i32> {
-        if !dfsm::dcdb::may_write(&self.driver.lock()) {
+        if !dfsm::dcdb::may_write(&self.dcdb.driver.lock()) {
             return Err(libc::EACCES);
         }
         let (subtype, payload) = dfsm::dcdb::op_to_message(op);
-        match self
-            .driver
-            .send_and_wait(subtype.code(), &payload, memdb::unix_now(), WRITE_TIMEOUT)
-        {
+        match self.dcdb.driver.send_and_wait(
+            subtype.code(),
+            &payload,
+            memdb::unix_now(),
+            WRITE_TIMEOUT,
+        ) {
             Ok(result) if result >= 0 => Ok(result as u64),
             Ok(result) => Err(-result),
             Err(_) => Err(libc::EBUSY),
@@ -181,18 +166,79 @@ impl ClusterService {
             path: path.to_string(),
         };
         let subtype = dfsm::codec::DcdbSubtype::UnlockRequest.code();
-        let mut machine = self.driver.lock();
-        if let Ok((_, actions)) = machine.send_normal(subtype, &record.encode(), memdb::unix_now())
-        {
-            drop(machine);
-            for action in actions {
-                if let dfsm::Action::Multicast(bytes) = action {
-                    if let Some(group) = self.slot.get() {
-                        let _ = group.mcast(&bytes);
-                    }
-                }
-            }
+        self.dcdb.send(subtype, &record.encode());
+    }
+
+    /// Logs to the cluster log: inserted here, then sent to every node.
+    pub fn log(&self, ident: &str, tag: &str, priority: u8, msg: &str) {
+        let now = memdb::unix_now();
+        let out = self.kvstore.driver.lock().app_mut().log(
+            ident,
+            tag,
+            std::process::id(),
+            priority,
+            msg,
+            now,
+        );
+        if let Some(out) = out {
+            self.kvstore.send(out.subtype, &out.payload);
         }
+    }
+
+    /// `.clusterlog`: the merged cluster log, newest first.
+    pub fn clusterlog_text(&self) -> String {
+        self.kvstore.driver.lock().app().clusterlog_json(0, "")
+    }
+
+    /// The kvstore part of `.version`.
+    pub fn version_block(&self) -> String {
+        self.kvstore.driver.lock().app().version_block()
+    }
+
+    /// `.rrd`: the RRD samples of the last five minutes.
+    pub fn rrd_text(&self) -> String {
+        let now = memdb::unix_now();
+        self.kvstore
+            .driver
+            .lock()
+            .app_mut()
+            .tables_mut()
+            .rrd_dump(now)
+    }
+
+    fn kvstore_loop(self: Arc<Self>) {
+        let mut known_nodes = Vec::new();
+        self.kvstore.run(
+            |effect| match effect {
+                Effect::Log { level, message } => {
+                    log("status", &format!("{level:?}").to_lowercase(), &message)
+                }
+                Effect::ModeChanged { from, to } => {
+                    log("status", "info", &format!("mode {from:?} -> {to:?}"))
+                }
+                Effect::App(event) => log("status", "debug", &format!("{event:?}")),
+                Effect::Leave => {}
+            },
+            || {
+                // The node list (names, ids) comes from corosync's configuration.
+                let Some(info) = self.info.lock().unwrap().clone() else {
+                    return;
+                };
+                let nodes: Vec<NodeInfo> = info
+                    .nodes
+                    .iter()
+                    .map(|n| NodeInfo {
+                        nodeid: n.id,
+                        name: n.name.clone(),
+                        votes: n.votes,
+                    })
+                    .collect();
+                if nodes != known_nodes {
+                    self.kvstore.driver.lock().app_mut().set_nodes(&nodes);
+                    known_nodes = nodes;
+                }
+            },
+        );
     }
 
     /// Re-reads the cluster information from corosync (kept as it was if corosync is down).
@@ -213,6 +259,7 @@ impl ClusterService {
             return self.status.members_text();
         };
         let online: Vec<u32> = self
+            .dcdb
             .driver
             .lock()
             .members()
@@ -238,116 +285,25 @@ impl ClusterService {
     }
 
     fn dispatch_loop(self: Arc<Self>) {
-        let mut left_at: Option<Instant> = None;
-        let mut last_tick = 0;
         let mut last_state = String::new();
-        loop {
-            let Some(group) = self.connected_group(&mut left_at) else {
-                last_state = self.write_state_file(last_state);
-                thread::sleep(Duration::from_secs(1));
-                continue;
-            };
-            let mut effects = Vec::new();
-            let now = memdb::unix_now();
-            let readable = group
-                .fd()
-                .map(|fd| corosync_client::wait_readable(fd, Duration::from_secs(1)))
-                .unwrap_or(false);
-            if readable {
-                match group.dispatch() {
-                    Ok(events) => {
-                        for event in events {
-                            effects.extend(self.feed(event, now));
-                        }
-                        effects.extend(self.driver.flush(now));
-                    }
-                    Err(e) => {
-                        log(
-                            "dcdb",
-                            "crit",
-                            &format!("cpg_dispatch failed: {e}; reconnecting"),
-                        );
-                        self.slot.set(None);
-                        effects.extend(self.driver.reset());
-                    }
+        self.dcdb.run(
+            |effect| self.apply_effect(effect),
+            || {
+                last_state = self.write_state_file(std::mem::take(&mut last_state));
+                let writable = {
+                    let machine = self.dcdb.driver.lock();
+                    machine.mode() == dfsm::Mode::Synced && dfsm::dcdb::may_write(&machine)
+                };
+                if writable {
+                    self.ensure_node_dirs();
                 }
-            }
-            if now != last_tick {
-                last_tick = now;
-                effects.extend(self.driver.tick(now));
-            }
-            for effect in effects {
-                self.apply_effect(effect, &group, &mut left_at);
-            }
-            last_state = self.write_state_file(last_state);
-            let writable = {
-                let machine = self.driver.lock();
-                machine.mode() == dfsm::Mode::Synced && dfsm::dcdb::may_write(&machine)
-            };
-            if writable {
-                self.ensure_node_dirs();
-            }
-        }
+            },
+        );
     }
 
-    /// The joined group, joining (again) when allowed.
-    fn connected_group(&self, left_at: &mut Option<Instant>) -> Option<Arc<CpgGroup>> {
-        if let Some(at) = *left_at {
-            if at.elapsed() < REJOIN_DELAY || !self.driver.lock().restartable() {
-                return None;
-            }
-            *left_at = None;
-            self.slot.set(None);
-        }
-        if let Some(group) = self.slot.get() {
-            return Some(group);
-        }
-        match CpgGroup::join(DCDB_GROUP) {
-            Ok(group) => {
-                let group = Arc::new(group);
-                for effect in self.driver.reset() {
-                    if let Effect::Log { message, .. } = effect {
-                        log("dcdb", "notice", &message);
-                    }
-                }
-                self.slot.set(Some(group.clone()));
-                log("dcdb", "notice", "joined the configuration database group");
-                Some(group)
-            }
-            Err(_) => None,
-        }
-    }
-
-    fn feed(&self, event: CpgEvent, now: u32) -> Vec<Effect<DcdbEvent>> {
-        let id = |m: &Member| MemberId::new(m.nodeid, m.pid);
-        let ids = |list: &[Member]| list.iter().map(id).collect::<Vec<_>>();
-        match event {
-            CpgEvent::Deliver { from, msg } => self.driver.deliver(id(&from), &msg, now),
-            CpgEvent::ConfChange {
-                members,
-                left,
-                joined,
-            } => {
-                self.status.bump_clinfo();
-                self.refresh_cluster_info();
-                self.driver
-                    .confchg(&ids(&members), &ids(&left), &ids(&joined), now)
-            }
-        }
-    }
-
-    fn apply_effect(
-        &self,
-        effect: Effect<DcdbEvent>,
-        group: &CpgGroup,
-        left_at: &mut Option<Instant>,
-    ) {
+    fn apply_effect(&self, effect: Effect<DcdbEvent>) {
         match effect {
-            Effect::Leave => {
-                log("dcdb", "notice", "leaving the configuration database group");
-                let _ = group.leave();
-                *left_at = Some(Instant::now());
-            }
+            Effect::Leave => {}
             Effect::ModeChanged { from, to } => {
                 log("dcdb", "info", &format!("mode {from:?} -> {to:?}"));
                 if to == dfsm::Mode::Synced {
@@ -411,7 +367,7 @@ impl ClusterService {
     /// Writes the replication summary when it changed; returns what was written.
     fn write_state_file(&self, last: String) -> String {
         let (mode, members) = {
-            let machine = self.driver.lock();
+            let machine = self.dcdb.driver.lock();
             (machine.mode(), machine.members())
         };
         let members: Vec<String> = members
@@ -430,6 +386,17 @@ impl ClusterService {
         }
         state
     }
+}
+
+/// This node's address as its name resolves (what the original announces as `nodeip`).
+fn node_ip(nodename: &str) -> String {
+    use std::net::ToSocketAddrs;
+    (nodename, 0)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.find(|a| !a.ip().is_loopback()))
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
 }
 
 /// This node's id: the `nodeid` of the nodelist entry named like this host.

@@ -136,20 +136,17 @@ fn serve(opts: &Options) -> Result<()> {
         !cluster_mode,
     ));
     status.set_debug(opts.debug);
-    status.log("root", "cluster", 6, "starting cluster log");
     let cluster = if cluster_mode {
         fs::create_dir_all(RUN_DIR)?;
         let paths = ClusterPaths {
             corosync_conf: PathBuf::from(COROSYNC_CONF),
             state_file: Path::new(RUN_DIR).join("dcdb.json"),
         };
-        Some(ClusterService::start(
-            memdb.clone(),
-            status.clone(),
-            &nodename,
-            paths,
-        )?)
+        let cluster = ClusterService::start(memdb.clone(), status.clone(), &nodename, paths)?;
+        cluster.log("root", "cluster", 6, "starting cluster log");
+        Some(cluster)
     } else {
+        status.log("root", "cluster", 6, "starting cluster log");
         create_node_dirs(&memdb, &nodename)?;
         None
     };

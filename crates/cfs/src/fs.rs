@@ -20,8 +20,11 @@ use crate::status::Status;
 
 /// First FUSE inode of the synthetic root entries.
 const SYNTHETIC_BASE: u64 = 1 << 62;
-/// How long the kernel may cache names and attributes of memdb entries (the original's 1 s).
-const TTL: Duration = Duration::from_secs(1);
+/// How long the kernel may cache names and attributes of memdb entries: not at all. Other
+/// nodes change the tree behind the kernel's back (a replicated rename gives a name another
+/// inode), so a cached name could point at a deleted inode; the original avoids this by
+/// being path-based, we by asking every time. It also keeps `stat` sizes fresh on every node.
+const TTL: Duration = Duration::ZERO;
 
 pub struct PveFs {
     pub memdb: Arc<Memdb>,
@@ -128,11 +131,20 @@ impl PveFs {
                 },
                 StatusFile::Version => {
                     let vmlist = self.memdb.with_tree(|t| t.vmlist().version());
-                    self.status.version_text(vmlist)
+                    let block = self.cluster.as_ref().map(|c| c.version_block());
+                    self.status.version_text(vmlist, block)
                 }
                 StatusFile::Vmlist => self.memdb.vmlist_text(),
-                StatusFile::Clusterlog => self.status.clusterlog_text(),
-                StatusFile::Rrd => String::new(),
+                StatusFile::Clusterlog => match &self.cluster {
+                    Some(cluster) => cluster.clusterlog_text(),
+                    None => self.status.clusterlog_text(),
+                },
+                // Nothing feeds RRD samples in local mode.
+                StatusFile::Rrd => self
+                    .cluster
+                    .as_ref()
+                    .map(|c| c.rrd_text())
+                    .unwrap_or_default(),
             }
             .into_bytes(),
         }

@@ -8,10 +8,10 @@
 //! Not for: the tree semantics themselves (that is `memdb`) or cluster management (`pvecm`).
 
 pub mod cluster;
-pub mod clusterlog;
 pub mod cpg;
 pub mod daemon;
 pub mod fs;
+pub mod group;
 pub mod namespace;
 pub mod propagate;
 pub mod status;

@@ -4,7 +4,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::clusterlog::{ClusterLog, Source, DUMP_ENTRIES};
+use kvstore::clusterlog::{ClusterLog, Source, DUMP_ENTRIES};
+
 use crate::vfiles::{self, TRACKED_PATHS};
 
 pub struct Status {
@@ -91,15 +92,17 @@ impl Status {
         vfiles::members_local(&self.nodename, self.clinfo_version.load(Ordering::SeqCst))
     }
 
-    pub fn version_text(&self, vmlist_version: u64) -> String {
+    /// `.version`; `kvstore_block` is the kv store's part (local mode: no keys).
+    pub fn version_text(&self, vmlist_version: u64, kvstore_block: Option<String>) -> String {
         let counters = *self.counters.lock().unwrap();
+        let block = kvstore_block
+            .unwrap_or_else(|| kvstore::render_version_block(&self.nodename, &[], &[]));
         vfiles::version(&vfiles::VersionInfo {
             start_time: self.start_time,
             clinfo_version: self.clinfo_version.load(Ordering::SeqCst),
             vmlist_version,
             counters: &counters,
-            nodename: &self.nodename,
-            local_kv: &[],
+            kvstore_block: &block,
         })
     }
 

@@ -106,9 +106,8 @@ pub struct VersionInfo<'a> {
     pub clinfo_version: u64,
     pub vmlist_version: u64,
     pub counters: &'a [u32; TRACKED_PATHS.len()],
-    pub nodename: &'a str,
-    /// Key versions of the local node's kv store.
-    pub local_kv: &'a [(String, u32)],
+    /// The `"kvstore": {…}` block (see `kvstore::render_version_block`).
+    pub kvstore_block: &'a str,
 }
 
 /// `.version`: start time, info versions, change counters and kv store versions.
@@ -120,18 +119,8 @@ pub fn version(info: &VersionInfo) -> String {
     for (path, counter) in TRACKED_PATHS.iter().zip(info.counters.iter()) {
         out.push_str(&format!("\"{path}\": {counter},\n"));
     }
-    out.push_str("\"kvstore\": {\n");
-    out.push_str(&format!("\"{}\": {{\n", info.nodename));
-    let entries: Vec<String> = info
-        .local_kv
-        .iter()
-        .map(|(key, version)| format!("\"{key}\": {version}"))
-        .collect();
-    if !entries.is_empty() {
-        out.push_str(&entries.join(",\n"));
-        out.push('\n');
-    }
-    out.push_str("}\n}\n}\n");
+    out.push_str(info.kvstore_block);
+    out.push_str("}\n");
     out
 }
 
@@ -207,8 +196,7 @@ mod tests {
             clinfo_version: 2,
             vmlist_version: 5,
             counters: &counters,
-            nodename: "pve1",
-            local_kv: &[],
+            kvstore_block: &kvstore::render_version_block("pve1", &[], &[]),
         });
         assert!(text.starts_with(
             "{\n\"starttime\": 1700000000,\n\"clinfo\": 2,\n\"vmlist\": 5,\n\"corosync.conf\": 4,\n\"corosync.conf.new\": 0,\n"

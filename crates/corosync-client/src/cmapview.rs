@@ -241,6 +241,21 @@ pub fn reload_config() -> Result<()> {
     rust_corosync::cfg::reload_cnfig(&handle).map_err(|e| Error::from_cs("cfg_reload_config", e))
 }
 
+/// Asks corosync to kill node `nodeid` (what `corosync-cfgtool -k` does). The daemon answers
+/// `CS_ERR_NOT_EXIST` when the node is not a joined member (e.g. already powered off).
+pub fn kill_node(nodeid: u32, reason: &str) -> Result<()> {
+    let callbacks = rust_corosync::cfg::Callbacks {
+        corosync_cfg_shutdown_callback_fn: None,
+    };
+    let handle = rust_corosync::cfg::initialize(&callbacks)
+        .map_err(|e| Error::from_cs("cfg_initialize", e))?;
+    let result =
+        rust_corosync::cfg::kill_node(&handle, rust_corosync::NodeId::from(nodeid), reason)
+            .map_err(|e| Error::from_cs("cfg_kill_node", e));
+    let _ = rust_corosync::cfg::finalize(&handle);
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::first_ip;

@@ -16,8 +16,8 @@ mod tracker;
 mod votequorum;
 
 pub use cmapview::{
-    cluster_info, cmap_string, first_ip, local_node_id, member_ips, node_names, reload_config,
-    totem_timers, ClusterInfo, ConfNode, TotemTimers,
+    cluster_info, cmap_string, first_ip, kill_node, local_node_id, member_ips, node_names,
+    reload_config, totem_timers, ClusterInfo, ConfNode, TotemTimers,
 };
 pub use error::{Error, Result};
 pub use links::{link_status, LinkState, PeerLinks};

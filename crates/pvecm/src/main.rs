@@ -9,6 +9,7 @@ use cluster::status::{self, StatusSnapshot};
 
 mod add;
 mod create;
+mod nodes;
 
 /// The API version this `pvecm` speaks for cluster joins.
 const JOIN_API_VERSION: u32 = 1;
@@ -22,7 +23,7 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum OutputFormat {
+pub(crate) enum OutputFormat {
     Text,
     Json,
     #[value(name = "json-pretty")]
@@ -56,6 +57,19 @@ enum Command {
     Add(Box<add::AddArgs>),
     /// Update node certificates (and generate all needed files/directories).
     Updatecerts(create::UpdatecertsArgs),
+    /// Adds a node to the cluster configuration (run on a cluster member).
+    Addnode(Box<nodes::AddnodeArgs>),
+    /// Removes a node from the cluster configuration.
+    Delnode {
+        /// The cluster node name (or its link 0/1 address).
+        node: String,
+    },
+    /// Print this node's Join Information (the web UI's blob) and certificate fingerprint.
+    #[command(name = "join-info")]
+    JoinInfo {
+        #[arg(long = "output-format", value_enum, default_value = "text")]
+        output_format: OutputFormat,
+    },
 }
 
 fn main() -> ExitCode {
@@ -94,6 +108,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Create(args) => create::create(*args)?,
         Command::Add(args) => add::add(*args)?,
         Command::Updatecerts(args) => create::updatecerts(args)?,
+        Command::Addnode(args) => nodes::addnode(*args)?,
+        Command::Delnode { node } => nodes::delnode(&node)?,
+        Command::JoinInfo { output_format } => nodes::join_info(output_format)?,
         Command::Expected { expected } => {
             if let Err(e) = corosync_client::set_expected(expected) {
                 if e.is_not_running() {
@@ -134,6 +151,16 @@ fn print_json(snapshot: &StatusSnapshot, format: OutputFormat) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         println!("{}", text.trim_end());
+    }
+    Ok(())
+}
+
+/// Prints `value` as compact or pretty JSON.
+pub(crate) fn print_value(value: &serde_json::Value, format: OutputFormat) -> Result<()> {
+    if format == OutputFormat::JsonPretty {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        println!("{value}");
     }
     Ok(())
 }

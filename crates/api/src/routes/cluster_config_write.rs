@@ -5,12 +5,15 @@
 //!   `pvecm.lock` and, when the cluster has more than one node, the cluster lock
 //!   `file-corosync_conf`, then edits `/etc/pve/corosync.conf` with
 //!   [`cluster::addnode::apply`] and answers `{corosync_authkey, corosync_conf, warnings}`.
+//! * `DELETE /cluster/config/nodes/{node}` (delnode): refuses the local node, then under the
+//!   same locks ([`cluster::config_change::with_config_lock`]) runs
+//!   [`cluster::delnode::apply`], asking corosync to kill the node (failures only logged).
 
 use std::path::Path;
 use std::time::Duration;
 
 use axum::extract::{Path as UrlPath, State};
-use axum::routing::post;
+use axum::routing::{delete, post};
 use axum::Router;
 use serde_json::{json, Value};
 
@@ -68,7 +71,9 @@ pub const ADDNODE_SCHEMA: &[Param] = &[
 ];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/cluster/config/nodes/{node}", post(addnode_handler))
+    Router::new()
+        .route("/cluster/config/nodes/{node}", post(addnode_handler))
+        .route("/cluster/config/nodes/{node}", delete(delnode_handler))
 }
 
 /// The addnode parameters from the request.
@@ -141,6 +146,34 @@ async fn addnode_handler(
         "corosync_conf": answer.corosync_conf,
         "warnings": answer.warnings,
     })))
+}
+
+async fn delnode_handler(
+    user: AuthUser,
+    State(state): State<AppState>,
+    UrlPath(node): UrlPath<String>,
+    params: Params,
+) -> ApiResult<ApiData<Value>> {
+    user.require_root()?;
+    params.check(&[])?;
+    if node == state.nodename {
+        return Err(ApiError::internal("Cannot delete myself from cluster!"));
+    }
+    crate::blocking(move || {
+        let pve = &state.pve;
+        let deleted = cluster::config_change::with_config_lock(pve, || {
+            cluster::delnode::apply(pve, &node, &state.nodename, |id| {
+                tracing::info!("Killing node {id}");
+                if let Err(e) = corosync_client::kill_node(id, "Killed by corosync-cfgtool") {
+                    tracing::warn!("Could not kill node (error = {})", e.code_name());
+                }
+            })
+        })?;
+        tracing::info!("deleting node {} from cluster", deleted.name);
+        Ok(())
+    })
+    .await?;
+    Ok(ApiData(Value::Null))
 }
 
 #[cfg(test)]
