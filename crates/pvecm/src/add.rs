@@ -31,37 +31,8 @@ pub struct AddArgs {
     /// Do not throw an error if the node already exists / checks fail.
     #[arg(long, num_args = 0..=1, default_missing_value = "1", value_parser = pve_bool, default_value = "0")]
     force: bool,
-    #[arg(long)]
-    link0: Option<String>,
-    #[arg(long)]
-    link1: Option<String>,
-    #[arg(long)]
-    link2: Option<String>,
-    #[arg(long)]
-    link3: Option<String>,
-    #[arg(long)]
-    link4: Option<String>,
-    #[arg(long)]
-    link5: Option<String>,
-    #[arg(long)]
-    link6: Option<String>,
-    #[arg(long)]
-    link7: Option<String>,
-}
-
-impl AddArgs {
-    fn links(&self) -> [&Option<String>; 8] {
-        [
-            &self.link0,
-            &self.link1,
-            &self.link2,
-            &self.link3,
-            &self.link4,
-            &self.link5,
-            &self.link6,
-            &self.link7,
-        ]
-    }
+    #[command(flatten)]
+    links: crate::link_args::LinkArgs,
 }
 
 /// Reads a line from the terminal with echo off.
@@ -104,12 +75,7 @@ pub fn add(args: AddArgs) -> Result<()> {
     if cwd.starts_with(Path::new("/etc/pve")) {
         bail!("Navigate out of /etc/pve before running 'pvecm add', for example by running 'cd'.");
     }
-    let links = parse_links(
-        args.links()
-            .into_iter()
-            .enumerate()
-            .filter_map(|(n, v)| v.as_deref().map(|v| (n as u8, v))),
-    )?;
+    let links = parse_links(args.links.given())?;
     if let Some(fp) = &args.fingerprint {
         cluster::certs::normalize_fingerprint(fp).map_err(|e| anyhow!("fingerprint: {e}"))?;
     }

@@ -32,38 +32,8 @@ pub struct CreateArgs {
     /// Number of milliseconds added to the token timeout per node.
     #[arg(long = "token-coefficient", default_value_t = cc::DEFAULT_TOKEN_COEFFICIENT)]
     token_coefficient: u32,
-    /// Address and priority of corosync link 0: [address=]<IP>[,priority=<0..255>].
-    #[arg(long)]
-    link0: Option<String>,
-    #[arg(long)]
-    link1: Option<String>,
-    #[arg(long)]
-    link2: Option<String>,
-    #[arg(long)]
-    link3: Option<String>,
-    #[arg(long)]
-    link4: Option<String>,
-    #[arg(long)]
-    link5: Option<String>,
-    #[arg(long)]
-    link6: Option<String>,
-    #[arg(long)]
-    link7: Option<String>,
-}
-
-impl CreateArgs {
-    fn links(&self) -> [&Option<String>; 8] {
-        [
-            &self.link0,
-            &self.link1,
-            &self.link2,
-            &self.link3,
-            &self.link4,
-            &self.link5,
-            &self.link6,
-            &self.link7,
-        ]
-    }
+    #[command(flatten)]
+    links: crate::link_args::LinkArgs,
 }
 
 pub fn create(args: CreateArgs) -> Result<()> {
@@ -71,12 +41,7 @@ pub fn create(args: CreateArgs) -> Result<()> {
     params.nodeid = args.nodeid.unwrap_or(1);
     params.votes = args.votes.unwrap_or(1);
     params.token_coefficient = Some(args.token_coefficient);
-    params.links = parse_links(
-        args.links()
-            .into_iter()
-            .enumerate()
-            .filter_map(|(n, v)| v.as_deref().map(|v| (n as u8, v))),
-    )?;
+    params.links = parse_links(args.links.given())?;
     params.validate()?;
     let env = CreateEnv::system();
     if env.ssh.pve.corosync_conf().exists() {

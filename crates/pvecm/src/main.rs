@@ -9,6 +9,7 @@ use cluster::status::{self, StatusSnapshot};
 
 mod add;
 mod create;
+mod link_args;
 mod nodes;
 
 /// The API version this `pvecm` speaks for cluster joins.

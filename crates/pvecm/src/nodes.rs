@@ -38,37 +38,8 @@ pub struct AddnodeArgs {
     /// The join API version of the new node.
     #[arg(long)]
     apiversion: Option<i64>,
-    #[arg(long)]
-    link0: Option<String>,
-    #[arg(long)]
-    link1: Option<String>,
-    #[arg(long)]
-    link2: Option<String>,
-    #[arg(long)]
-    link3: Option<String>,
-    #[arg(long)]
-    link4: Option<String>,
-    #[arg(long)]
-    link5: Option<String>,
-    #[arg(long)]
-    link6: Option<String>,
-    #[arg(long)]
-    link7: Option<String>,
-}
-
-impl AddnodeArgs {
-    fn links(&self) -> [&Option<String>; 8] {
-        [
-            &self.link0,
-            &self.link1,
-            &self.link2,
-            &self.link3,
-            &self.link4,
-            &self.link5,
-            &self.link6,
-            &self.link7,
-        ]
-    }
+    #[command(flatten)]
+    links: crate::link_args::LinkArgs,
 }
 
 /// Dies like the original's `check_conf_exists` when this node is not in a cluster.
@@ -86,12 +57,7 @@ pub fn addnode(args: AddnodeArgs) -> Result<()> {
     let pve = PveDir::system();
     check_conf_exists(&pve)?;
     cluster::links::check_node_name(&args.node).map_err(|e| anyhow!("node: {}", e.0))?;
-    let links = parse_links(
-        args.links()
-            .into_iter()
-            .enumerate()
-            .filter_map(|(n, v)| v.as_deref().map(|v| (n as u8, v))),
-    )?;
+    let links = parse_links(args.links.given())?;
     let p = AddNodeParams {
         node: args.node.clone(),
         nodeid: args.nodeid,

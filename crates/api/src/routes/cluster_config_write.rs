@@ -8,6 +8,20 @@
 //! * `DELETE /cluster/config/nodes/{node}` (delnode): refuses the local node, then under the
 //!   same locks ([`cluster::config_change::with_config_lock`]) runs
 //!   [`cluster::delnode::apply`], asking corosync to kill the node (failures only logged).
+//! * `POST /cluster/config` (create): turns this stand-alone node into a one-node cluster with
+//!   [`cluster::create::create`] (parameters `clustername`, `nodeid`, `votes`,
+//!   `token-coefficient`, `link0..7`). Refused up front when corosync.conf exists.
+//! * `POST /cluster/config/join` (join, on the joining node): [`cluster::join::join`]
+//!   (parameters `hostname`, `fingerprint`, `password`, `nodeid`, `votes`, `force`,
+//!   `link0..7`). The fingerprint is required, so no question is ever asked.
+//!
+//! The original runs create and join as worker tasks (`clustercreate`, `clusterjoin`) and
+//! answers the task's UPID at once. quorate-api has no task machinery: it runs the work
+//! **synchronously**, logs the progress lines (prefixed with the UPID) and answers the UPID
+//! string (`UPID:<node>:<pid>:<pstart>:<starttime>:<type>:<id>:<user>:`) only when the work
+//! succeeded; a failure answers 500 with the error. The join's final restart of the API
+//! daemon (to load the new certificate) is deferred until shortly after the answer is sent,
+//! as the restart would otherwise cut off the answer.
 
 use std::path::Path;
 use std::time::Duration;
@@ -18,7 +32,12 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use cluster::addnode::{self, AddNodeParams};
+use cluster::create::{CreateEnv, CreateParams, DEFAULT_TOKEN_COEFFICIENT};
+use cluster::join::{JoinEnv, JoinParams, LocalNode};
 use cluster::lockfile::{LockFile, PVECM_LOCK};
+use cluster::node_ip;
+use cluster::services::{Services, SystemServices};
+use service_control::{Action, Service};
 
 use crate::auth::AuthUser;
 use crate::cfs_lock;
@@ -70,16 +89,80 @@ pub const ADDNODE_SCHEMA: &[Param] = &[
     Param::optional("link7", TEXT),
 ];
 
+/// Parameters of create.
+pub const CREATE_SCHEMA: &[Param] = &[
+    Param::required("clustername", TEXT),
+    Param::optional(
+        "nodeid",
+        Kind::Integer {
+            min: Some(1),
+            max: None,
+        },
+    ),
+    Param::optional(
+        "votes",
+        Kind::Integer {
+            min: Some(1),
+            max: None,
+        },
+    ),
+    Param::optional(
+        "token-coefficient",
+        Kind::Integer {
+            min: Some(0),
+            max: None,
+        },
+    ),
+    Param::optional("link0", TEXT),
+    Param::optional("link1", TEXT),
+    Param::optional("link2", TEXT),
+    Param::optional("link3", TEXT),
+    Param::optional("link4", TEXT),
+    Param::optional("link5", TEXT),
+    Param::optional("link6", TEXT),
+    Param::optional("link7", TEXT),
+];
+
+/// Parameters of join.
+pub const JOIN_SCHEMA: &[Param] = &[
+    Param::required("hostname", TEXT),
+    Param::required("fingerprint", TEXT),
+    Param::required("password", Kind::Text { max_len: Some(128) }),
+    Param::optional(
+        "nodeid",
+        Kind::Integer {
+            min: Some(1),
+            max: None,
+        },
+    ),
+    Param::optional(
+        "votes",
+        Kind::Integer {
+            min: Some(0),
+            max: None,
+        },
+    ),
+    Param::optional("force", Kind::Boolean),
+    Param::optional("link0", TEXT),
+    Param::optional("link1", TEXT),
+    Param::optional("link2", TEXT),
+    Param::optional("link3", TEXT),
+    Param::optional("link4", TEXT),
+    Param::optional("link5", TEXT),
+    Param::optional("link6", TEXT),
+    Param::optional("link7", TEXT),
+];
+
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/cluster/config", post(create_handler))
+        .route("/cluster/config/join", post(join_handler))
         .route("/cluster/config/nodes/{node}", post(addnode_handler))
         .route("/cluster/config/nodes/{node}", delete(delnode_handler))
 }
 
-/// The addnode parameters from the request.
-pub fn addnode_params(node: &str, params: &Params) -> ApiResult<AddNodeParams> {
-    params.check(ADDNODE_SCHEMA)?;
-    cluster::links::check_node_name(node).map_err(|e| ApiError::param("node", e.0))?;
+/// `link0..7` of the request, parsed.
+fn links_param(params: &Params) -> ApiResult<cluster::links::Links> {
     let mut links = cluster::links::Links::new();
     for (n, name) in LINKS.iter().enumerate() {
         if let Some(v) = params.get(name) {
@@ -87,6 +170,99 @@ pub fn addnode_params(node: &str, params: &Params) -> ApiResult<AddNodeParams> {
             links.insert(n as u8, link);
         }
     }
+    Ok(links)
+}
+
+/// An integer parameter already checked by the schema (bounds ≥ 0), as `u32`.
+fn u32_param(params: &Params, name: &str) -> ApiResult<Option<u32>> {
+    match params.integer(name) {
+        None => Ok(None),
+        Some(v) => u32::try_from(v)
+            .map(Some)
+            .map_err(|_| ApiError::param(name, "value out of range")),
+    }
+}
+
+/// The create parameters from the request.
+pub fn create_params(params: &Params) -> ApiResult<CreateParams> {
+    params.check(CREATE_SCHEMA)?;
+    let name = params.get("clustername").unwrap_or_default();
+    cluster::links::check_cluster_name(name).map_err(|e| ApiError::param("clustername", e.0))?;
+    let mut p = CreateParams::new(name);
+    p.links = links_param(params)?;
+    p.nodeid = u32_param(params, "nodeid")?.unwrap_or(1);
+    p.votes = u32_param(params, "votes")?.unwrap_or(1);
+    p.token_coefficient =
+        Some(u32_param(params, "token-coefficient")?.unwrap_or(DEFAULT_TOKEN_COEFFICIENT));
+    p.validate()?;
+    Ok(p)
+}
+
+/// The join parameters from the request.
+pub fn join_params(params: &Params) -> ApiResult<JoinParams> {
+    params.check(JOIN_SCHEMA)?;
+    let fingerprint = params.get("fingerprint").unwrap_or_default();
+    let fingerprint = cluster::certs::normalize_fingerprint(fingerprint)
+        .map_err(|e| ApiError::param("fingerprint", e.to_string()))?;
+    let host = params.get("hostname").unwrap_or_default();
+    if host.is_empty() || cluster::links::check_address(host).is_err() {
+        return Err(ApiError::param(
+            "hostname",
+            "value does not look like a valid IP address or DNS name",
+        ));
+    }
+    Ok(JoinParams {
+        host: host.to_string(),
+        fingerprint: Some(fingerprint),
+        password: params.get("password").unwrap_or_default().to_string(),
+        nodeid: u32_param(params, "nodeid")?,
+        votes: u32_param(params, "votes")?,
+        force: params.boolean("force").unwrap_or(false),
+        links: links_param(params)?,
+    })
+}
+
+/// A task id in PVE's UPID format for a task of `kind` on `id` run by `user` on `node`.
+pub fn upid(node: &str, kind: &str, id: &str, user: &str) -> String {
+    let pid = std::process::id();
+    // field 22 of /proc/self/stat: the process start time in clock ticks since boot
+    let pstart = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.to_string();
+            rest.split_whitespace().nth(19)?.parse::<u64>().ok()
+        })
+        .unwrap_or(0);
+    let now = cluster::unix_now();
+    format!("UPID:{node}:{pid:08X}:{pstart:08X}:{now:08X}:{kind}:{id}:{user}:")
+}
+
+/// [`Services`] that passes everything on, except a restart of the API daemon, which it
+/// only records (see the module documentation).
+struct DeferApiRestart<'a> {
+    inner: &'a dyn Services,
+    restart_api: std::cell::Cell<bool>,
+}
+
+impl Services for DeferApiRestart<'_> {
+    fn run(&self, action: Action, service: Service) -> cluster::Result<()> {
+        if service == Service::Api && action == Action::Restart {
+            self.restart_api.set(true);
+            return Ok(());
+        }
+        self.inner.run(action, service)
+    }
+
+    fn quorate(&self) -> bool {
+        self.inner.quorate()
+    }
+}
+
+/// The addnode parameters from the request.
+pub fn addnode_params(node: &str, params: &Params) -> ApiResult<AddNodeParams> {
+    params.check(ADDNODE_SCHEMA)?;
+    cluster::links::check_node_name(node).map_err(|e| ApiError::param("node", e.0))?;
+    let links = links_param(params)?;
     if let Some(ip) = params.get("new_node_ip") {
         if ip.parse::<std::net::IpAddr>().is_err() {
             return Err(ApiError::param(
@@ -148,6 +324,107 @@ async fn addnode_handler(
     })))
 }
 
+async fn create_handler(
+    user: AuthUser,
+    State(state): State<AppState>,
+    params: Params,
+) -> ApiResult<ApiData<String>> {
+    user.require_root()?;
+    let p = create_params(&params)?;
+    let userid = user.userid.clone();
+    let upid = crate::blocking(move || {
+        let mut env = CreateEnv::system();
+        env.ssh.pve = state.pve.clone();
+        if env.ssh.pve.corosync_conf().exists() {
+            return Err(ApiError::internal(cluster::create::already_exists_message(
+                &env,
+            )));
+        }
+        let node = state.nodename.clone();
+        let ip = node_ip::resolve_node_ip(&node)?;
+        let local = node_ip::local_addresses()?;
+        node_ip::check_links_local(&p.links, &local, |name| node_ip::resolve_node_ip(name).ok())
+            .map_err(|e| ApiError::internal(e.0))?;
+        let services = SystemServices::detect(state.pve.clone())?;
+        let upid = upid(&node, "clustercreate", &p.cluster_name, &userid);
+        tracing::info!("{upid}: starting task");
+        cluster::create::create(&env, &services, &node, ip, &p, &mut |line| {
+            tracing::info!("{upid}: {line}")
+        })?;
+        tracing::info!("{upid}: TASK OK");
+        Ok(upid)
+    })
+    .await?;
+    Ok(ApiData(upid))
+}
+
+async fn join_handler(
+    user: AuthUser,
+    State(state): State<AppState>,
+    params: Params,
+) -> ApiResult<ApiData<String>> {
+    user.require_root()?;
+    let p = join_params(&params)?;
+    let userid = user.userid.clone();
+    let pve = state.pve.clone();
+    let (upid, restart_api) = crate::blocking(move || {
+        let mut env = JoinEnv::system();
+        env.ssh.pve = state.pve.clone();
+        let name = state.nodename.clone();
+        let ip = node_ip::resolve_node_ip(&name)?;
+        let addresses = node_ip::local_addresses()?;
+        let resolve = |host: &str| node_ip::resolve_node_ip(host).map_err(|e| e.to_string());
+        let me = LocalNode {
+            name: &name,
+            ip,
+            addresses: &addresses,
+            resolve: &resolve,
+        };
+        let system = SystemServices::detect(state.pve.clone())?;
+        let services = DeferApiRestart {
+            inner: &system,
+            restart_api: std::cell::Cell::new(false),
+        };
+        let upid = upid(&name, "clusterjoin", "", &userid);
+        tracing::info!("{upid}: starting task");
+        let result = cluster::join::join(
+            &env,
+            &services,
+            &me,
+            &p,
+            // the fingerprint is required here, so this is never asked
+            &mut |_| false,
+            &mut |line| tracing::info!("{upid}: {line}"),
+        );
+        let restart_api = services.restart_api.get();
+        match result {
+            Ok(()) => {
+                tracing::info!("{upid}: TASK OK");
+                Ok((upid, restart_api))
+            }
+            Err(e) => {
+                tracing::warn!("{upid}: TASK ERROR: {e}");
+                Err(e.into())
+            }
+        }
+    })
+    .await?;
+    if restart_api {
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let _ = crate::blocking(move || {
+                let services = SystemServices::detect(pve)?;
+                if let Err(e) = services.run(Action::Restart, Service::Api) {
+                    tracing::warn!("cannot restart the API daemon: {e}");
+                }
+                Ok(())
+            })
+            .await;
+        });
+    }
+    Ok(ApiData(upid))
+}
+
 async fn delnode_handler(
     user: AuthUser,
     State(state): State<AppState>,
@@ -179,6 +456,75 @@ async fn delnode_handler(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn create_parameters_are_checked_and_converted() {
+        let p = create_params(&params(&[
+            ("clustername", "demo"),
+            ("link0", "10.0.0.1,priority=5"),
+            ("token-coefficient", "0"),
+            ("votes", "2"),
+        ]))
+        .unwrap();
+        assert_eq!(p.cluster_name, "demo");
+        assert_eq!(p.links[&0].address, "10.0.0.1");
+        assert_eq!((p.nodeid, p.votes, p.token_coefficient), (1, 2, Some(0)));
+        let p = create_params(&params(&[("clustername", "demo")])).unwrap();
+        assert_eq!(p.token_coefficient, Some(DEFAULT_TOKEN_COEFFICIENT));
+        for bad in [
+            vec![],
+            vec![("clustername", "way-too-long-cluster-name")],
+            vec![("clustername", "demo"), ("nodeid", "0")],
+            vec![("clustername", "demo"), ("votes", "0")],
+            vec![("clustername", "demo"), ("link0", "not an address")],
+            vec![("clustername", "demo"), ("token_coefficient", "1")],
+        ] {
+            assert!(create_params(&params(&bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn join_parameters_are_checked_and_converted() {
+        let fp = ["ab"; 32].join(":");
+        let p = join_params(&params(&[
+            ("hostname", "10.0.0.1"),
+            ("fingerprint", &fp),
+            ("password", "secret"),
+            ("votes", "0"),
+            ("force", "1"),
+            ("link1", "10.1.0.3"),
+        ]))
+        .unwrap();
+        assert_eq!(p.fingerprint.as_deref(), Some(fp.to_uppercase().as_str()));
+        assert_eq!((p.votes, p.nodeid, p.force), (Some(0), None, true));
+        assert_eq!(p.links[&1].address, "10.1.0.3");
+        let e = join_params(&params(&[
+            ("hostname", "10.0.0.1"),
+            ("fingerprint", "AB:CD"),
+            ("password", "x"),
+        ]))
+        .unwrap_err();
+        assert!(e.errors.unwrap().contains_key("fingerprint"));
+        let e = join_params(&params(&[("hostname", "10.0.0.1"), ("password", "x")])).unwrap_err();
+        assert!(e.errors.unwrap().contains_key("fingerprint"));
+    }
+
+    #[test]
+    fn upid_has_the_pve_format() {
+        let u = upid("n1", "clustercreate", "demo", "root@pam");
+        let f: Vec<&str> = u.split(':').collect();
+        assert_eq!(f.len(), 9, "{u}");
+        assert_eq!(
+            (f[0], f[1], f[5], f[6], f[7], f[8]),
+            ("UPID", "n1", "clustercreate", "demo", "root@pam", "")
+        );
+        for hex in &f[2..5] {
+            assert!(
+                hex.len() >= 8 && u64::from_str_radix(hex, 16).is_ok(),
+                "{u}"
+            );
+        }
+    }
 
     fn params(pairs: &[(&str, &str)]) -> Params {
         Params(

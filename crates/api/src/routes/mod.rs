@@ -10,7 +10,7 @@
 //! | [`version`] | `GET /version` |
 //! | [`cluster_status`] | `GET /cluster/status` |
 //! | [`cluster_config`] | `GET /cluster/config`, `.../apiversion`, `.../nodes`, `.../totem`, `.../join` |
-//! | [`cluster_config_write`] | `POST /cluster/config/nodes/{node}` (addnode) |
+//! | [`cluster_config_write`] | `POST /cluster/config` (create), `POST /cluster/config/join` (join), `POST`/`DELETE /cluster/config/nodes/{node}` (addnode, delnode) |
 //!
 //! **Adding the write endpoints** (create `POST /cluster/config`, addnode `POST
 //! /cluster/config/nodes/{node}`, delnode `DELETE /cluster/config/nodes/{node}`, join `POST
