@@ -35,7 +35,7 @@ fn pve_with_ca(now: i64) -> (tempfile::TempDir, PveDir) {
 fn req(domain: Option<&str>) -> NodeCertRequest {
     NodeCertRequest {
         node: "pve1".into(),
-        ip: "192.168.15.91".parse().unwrap(),
+        ip: "192.0.2.91".parse().unwrap(),
         domain: domain.map(String::from),
     }
 }
@@ -100,13 +100,13 @@ fn node_cert_days_follow_the_ca() {
 fn san_and_fqdn() {
     assert_eq!(
         req(None).san_string(),
-        "IP:127.0.0.1,IP:::1,DNS:localhost,IP:192.168.15.91,DNS:pve1"
+        "IP:127.0.0.1,IP:::1,DNS:localhost,IP:192.0.2.91,DNS:pve1"
     );
     let r = req(Some("example.com"));
     assert_eq!(r.fqdn(), "pve1.example.com");
     assert_eq!(
         r.san_string(),
-        "IP:127.0.0.1,IP:::1,DNS:localhost,IP:192.168.15.91,DNS:pve1,DNS:pve1.example.com"
+        "IP:127.0.0.1,IP:::1,DNS:localhost,IP:192.0.2.91,DNS:pve1,DNS:pve1.example.com"
     );
 }
 
@@ -197,7 +197,7 @@ fn node_cert_is_signed_by_the_ca_with_the_original_fields() {
             "IP:127.0.0.1",
             "IP:::1",
             "DNS:localhost",
-            "IP:192.168.15.91",
+            "IP:192.0.2.91",
             "DNS:pve1",
             "DNS:pve1.example.com"
         ]

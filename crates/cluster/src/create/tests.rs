@@ -19,7 +19,7 @@ fn default_and_explicit_link0_give_the_canonical_example() {
     assert_eq!(text, PVE_EXAMPLE);
     let mut params = CreateParams::new("demo");
     params.links = parse_links([(0, "10.0.0.1")]).unwrap();
-    let text = build_config("pve1", ip("192.168.1.1"), &params)
+    let text = build_config("pve1", ip("192.0.2.1"), &params)
         .unwrap()
         .to_text();
     assert_eq!(text, PVE_EXAMPLE);
