@@ -106,6 +106,42 @@ impl Lab {
             .unwrap_or_else(|e| panic!("timers of {node}: {e}: {}", text(&out)))
     }
 
+    /// Runs `sh -c SCRIPT` in `node`: (stdout, stderr, exit code).
+    pub fn sh(&self, node: &str, script: &str) -> (String, String, Option<i32>) {
+        let out = self.exec(node, &["sh", "-c", script]);
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code(),
+        )
+    }
+
+    /// `pvecm create NAME` on `node` (of a `--daemons` lab), waits until its API answers with
+    /// the node certificate, and returns that certificate's SHA-256 fingerprint.
+    pub fn create_cluster(&self, node: &str, name: &str) -> String {
+        let out = self.exec(node, &["pvecm", "create", name]);
+        assert!(out.status.success(), "{}", text(&out));
+        let ip = format!("10.99.0.{}", &node[4..]);
+        wait_for(
+            Duration::from_secs(20),
+            "the API of the new cluster",
+            || {
+                let probe = format!(
+                    "echo | openssl s_client -connect {ip}:8006 2>/dev/null | grep -q BEGIN"
+                );
+                self.sh(node, &probe).2 == Some(0)
+            },
+        );
+        let cert = format!("/etc/pve/nodes/{node}/pve-ssl.pem");
+        let (fp, _, _) = self.sh(
+            node,
+            &format!("openssl x509 -noout -fingerprint -sha256 -in {cert} | cut -d= -f2"),
+        );
+        let fp = fp.trim().to_string();
+        assert_eq!(fp.len(), 95, "{fp}");
+        fp
+    }
+
     /// True when `node` is quorate with exactly `members` as members.
     pub fn has_quorum_with(&self, node: &str, members: &[u32]) -> bool {
         self.quorum(node)

@@ -4,15 +4,10 @@
 
 use std::time::Duration;
 
-use quorate_e2e::{text, wait_for, Lab};
+use quorate_e2e::{wait_for, Lab};
 
 fn sh(lab: &Lab, node: &str, script: &str) -> (String, String, Option<i32>) {
-    let out = lab.exec(node, &["sh", "-c", script]);
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code(),
-    )
+    lab.sh(node, script)
 }
 
 fn exists(lab: &Lab, node: &str, path: &str) -> bool {
@@ -38,24 +33,7 @@ fn nodelist(status: &str) -> String {
 #[test]
 fn join_a_node_with_password_and_fingerprint() {
     let lab = Lab::up("e2e_join", &["--nodes", "2", "--daemons"]);
-    let out = lab.exec("node1", &["pvecm", "create", "demo"]);
-    assert!(out.status.success(), "{}", text(&out));
-    // the API serves the node certificate it found at start; wait for it to answer
-    wait_for(Duration::from_secs(20), "API on node1", || {
-        sh(
-            &lab,
-            "node2",
-            "echo | openssl s_client -connect 10.99.0.1:8006 2>/dev/null | grep -q BEGIN",
-        )
-        .2 == Some(0)
-    });
-    let (fp, _, _) = sh(
-        &lab,
-        "node1",
-        "openssl x509 -noout -fingerprint -sha256 -in /etc/pve/nodes/node1/pve-ssl.pem | cut -d= -f2",
-    );
-    let fp = fp.trim().to_string();
-    assert_eq!(fp.len(), 95, "{fp}");
+    let fp = lab.create_cluster("node1", "demo");
     let conf_before = cat(&lab, "node1", "/etc/pve/corosync.conf");
 
     let unchanged = |what: &str| {

@@ -5,15 +5,10 @@
 
 use std::time::Duration;
 
-use quorate_e2e::{text, wait_for, Lab};
+use quorate_e2e::{wait_for, Lab};
 
 fn sh(lab: &Lab, node: &str, script: &str) -> (String, String, Option<i32>) {
-    let out = lab.exec(node, &["sh", "-c", script]);
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code(),
-    )
+    lab.sh(node, script)
 }
 
 fn exists(lab: &Lab, node: &str, path: &str) -> bool {
@@ -64,23 +59,7 @@ fn write_pve(lab: &Lab, node: &str, file: &str) -> (String, Option<i32>) {
 #[test]
 fn join_refusals_and_expected_votes() {
     let lab = Lab::up("e2e_refusals", &["--nodes", "3", "--daemons"]);
-    let out = lab.exec("node1", &["pvecm", "create", "demo"]);
-    assert!(out.status.success(), "{}", text(&out));
-    wait_for(Duration::from_secs(20), "API on node1", || {
-        sh(
-            &lab,
-            "node2",
-            "echo | openssl s_client -connect 10.99.0.1:8006 2>/dev/null | grep -q BEGIN",
-        )
-        .2 == Some(0)
-    });
-    let (fp, _, _) = sh(
-        &lab,
-        "node1",
-        "openssl x509 -noout -fingerprint -sha256 -in /etc/pve/nodes/node1/pve-ssl.pem | cut -d= -f2",
-    );
-    let fp = fp.trim().to_string();
-    assert_eq!(fp.len(), 95, "{fp}");
+    let fp = lab.create_cluster("node1", "demo");
     let conf_before = cat(&lab, "node1", "/etc/pve/corosync.conf");
     assert!(conf_before.contains("cluster_name: demo"), "{conf_before}");
 
