@@ -11,10 +11,10 @@ fn join_api() -> Value {
         "nodelist": [
             { "name": "pve1", "nodeid": "1", "quorum_votes": "1",
               "ring0_addr": "10.0.0.1", "ring1_addr": "10.1.0.1",
-              "pve_addr": "192.168.1.1", "pve_fp": fp() },
+              "pve_addr": "192.0.2.1", "pve_fp": fp() },
             { "name": "pve2", "nodeid": "2", "quorum_votes": "1",
               "ring0_addr": "10.0.0.2", "ring1_addr": "10.1.0.2",
-              "pve_addr": "192.168.1.2", "pve_fp": fp().replace("AB", "CD") }
+              "pve_addr": "192.0.2.2", "pve_fp": fp().replace("AB", "CD") }
         ],
         "preferred_node": "pve1",
         "totem": {
@@ -29,7 +29,7 @@ fn join_api() -> Value {
 #[test]
 fn built_from_the_join_api() {
     let info = JoinInformation::from_join_api(&join_api()).unwrap();
-    assert_eq!(info.ip_address, "192.168.1.1");
+    assert_eq!(info.ip_address, "192.0.2.1");
     assert_eq!(info.fingerprint, fp());
     assert_eq!(
         info.peer_links,
@@ -50,7 +50,7 @@ fn blob_round_trip_and_key_order() {
     let blob = info.encode();
     let json_text = String::from_utf8(STANDARD.decode(&blob).unwrap()).unwrap();
     assert!(
-        json_text.starts_with(r#"{"ipAddress":"192.168.1.1","fingerprint":"AB:"#),
+        json_text.starts_with(r#"{"ipAddress":"192.0.2.1","fingerprint":"AB:"#),
         "{json_text}"
     );
     let order: Vec<usize> = [

@@ -103,12 +103,12 @@ fn views_of_fixtures() {
     assert_eq!(four.totem.token_coefficient, Some(125));
     assert_eq!(
         four.nodes[3].addrs.get(&1).map(String::as_str),
-        Some("172.16.20.22")
+        Some("198.51.100.22")
     );
 
     let old = fixture("old-style.conf").view();
     assert_eq!(old.nodes[0].name, None);
-    assert_eq!(old.nodes[0].label(0), "192.168.30.1");
+    assert_eq!(old.nodes[0].label(0), "192.0.2.1");
     assert_eq!(old.totem.interfaces[0].linknumber, None);
     assert_eq!(old.totem.interfaces[0].link(), Some(0));
     assert_eq!(
@@ -116,7 +116,7 @@ fn views_of_fixtures() {
             .other
             .get("bindnetaddr")
             .map(String::as_str),
-        Some("192.168.30.0")
+        Some("192.0.2.0")
     );
 
     let q = fixture("qdevice.conf").view();
@@ -183,6 +183,6 @@ fn serialises_the_view() {
     let json = serde_json::to_value(&v).unwrap();
     assert_eq!(json["totem"]["cluster_name"], "prod-east");
     assert_eq!(json["totem"]["config_version"], 14);
-    assert_eq!(json["nodes"][0]["addrs"]["1"], "172.16.20.11");
+    assert_eq!(json["nodes"][0]["addrs"]["1"], "198.51.100.11");
     assert_eq!(json["quorum"]["device"], serde_json::Value::Null);
 }

@@ -47,10 +47,10 @@ fn manual_example() -> StatusSnapshot {
         quorum: quorum(1, (1, 0x1a8), true),
         votequorum: vq(4, 4, 4, 3, flags::QUORATE),
         members: vec![
-            member(1, 1, 0, "hp1", "192.168.15.91", false),
-            member(2, 1, 0, "hp2", "192.168.15.92", true),
-            member(3, 1, 0, "hp3", "192.168.15.93", false),
-            member(4, 1, 0, "hp4", "192.168.15.94", false),
+            member(1, 1, 0, "hp1", "192.0.2.91", false),
+            member(2, 1, 0, "hp2", "192.0.2.92", true),
+            member(3, 1, 0, "hp3", "192.0.2.93", false),
+            member(4, 1, 0, "hp4", "192.0.2.94", false),
         ],
         qdevice: None,
     }
@@ -86,10 +86,10 @@ Flags:            Quorate
 Membership information
 ----------------------
     Nodeid      Votes Name
-0x00000001          1 192.168.15.91
-0x00000002          1 192.168.15.92 (local)
-0x00000003          1 192.168.15.93
-0x00000004          1 192.168.15.94
+0x00000001          1 192.0.2.91
+0x00000002          1 192.0.2.92 (local)
+0x00000003          1 192.0.2.93
+0x00000004          1 192.0.2.94
 ";
     let s = manual_example();
     assert_eq!(render_pvecm_status(&s), expected);
@@ -330,7 +330,7 @@ fn names_fall_back_to_addresses_and_back() {
     s.members[2].address = None;
     let nodes = render_pvecm_nodes(&s);
     assert!(
-        nodes.contains("         1          1 192.168.15.91\n"),
+        nodes.contains("         1          1 192.0.2.91\n"),
         "{nodes}"
     );
     assert!(nodes.contains("         3          1 \n"), "{nodes}");
