@@ -142,6 +142,33 @@ impl Lab {
         fp
     }
 
+    /// Asserts that a refused join changed nothing: the member's corosync.conf is still
+    /// `member_conf`, and `joiner` has no cluster files and still runs its own local /etc/pve.
+    pub fn assert_not_joined(&self, member: &str, member_conf: &str, joiner: &str, what: &str) {
+        let cat = |node: &str, path: &str| self.sh(node, &format!("cat {path}")).0;
+        assert_eq!(
+            cat(member, "/etc/pve/corosync.conf"),
+            member_conf,
+            "{what}: {member}'s corosync.conf changed"
+        );
+        for path in [
+            "/etc/corosync/authkey",
+            "/etc/corosync/corosync.conf",
+            "/etc/pve/corosync.conf",
+        ] {
+            let exists = self.exec(joiner, &["test", "-e", path]).status.success();
+            assert!(!exists, "{what}: {path} on {joiner}");
+        }
+        let db = self.exec(joiner, &["test", "-e", "/var/lib/pve-cluster/config.db"]);
+        assert!(db.status.success(), "{what}: {joiner} lost its config.db");
+        let members = cat(joiner, "/etc/pve/.members");
+        assert!(
+            members.contains(&format!("\"nodename\": \"{joiner}\""))
+                && !members.contains("\"cluster\""),
+            "{what}: {members}"
+        );
+    }
+
     /// True when `node` is quorate with exactly `members` as members.
     pub fn has_quorum_with(&self, node: &str, members: &[u32]) -> bool {
         self.quorum(node)
