@@ -11,6 +11,7 @@ PACKAGES=(
   fuse3 libfuse3-dev pkg-config                          # /etc/pve (pmxcfs)
   iproute2 nftables util-linux mount procps iputils-ping # the lab's namespaces and cuts
   curl                                                   # HTTP checks inside lab nodes (tests)
+  python3 python3-proxmoxer                              # an unchanged PVE API client library (tests)
   libnss3-tools openssh-client openssh-server            # qdevice certificates, node ssh keys
   libssl-dev openssl libcrypt-openssl-rsa-perl          # cluster certs/tickets (+ CLI and Perl cross-checks in tests)
   gcc

@@ -1,9 +1,13 @@
-//! Creating and joining a cluster through the HTTPS API, the way PVE clients do it: a form
-//! login for a ticket, then the `PVEAuthCookie` cookie plus the `CSRFPreventionToken` header.
+//! Creating and joining a cluster through the HTTPS API the way PVE clients do it: a form
+//! login for a ticket, the `PVEAuthCookie` cookie plus the `CSRFPreventionToken` header, the
+//! task's UPID as the answer and its status polled until it stops. The create is driven by
+//! curl (the raw requests), the join and the read-back by proxmoxer, an unchanged PVE client
+//! library (Debian's python3-proxmoxer).
 
 use std::time::Duration;
 
 use quorate_e2e::{text, wait_for, Lab};
+use serde_json::Value;
 
 /// `sh -c` script: log in as root@pam on $1, then `curl -X $2 https://$1:8006/api2/json$3`
 /// with the remaining arguments; prints the body and the HTTP status.
@@ -24,10 +28,29 @@ fn api(lab: &Lab, node: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The JSON body of an [`api`] answer that must have status 200.
+fn ok_body(answer: &str) -> Value {
+    let (body, status) = answer.rsplit_once("\nHTTP ").expect("status line");
+    assert_eq!(status.trim(), "200", "{answer}");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}
+
+/// Runs a step of tests/clients/proxmoxer_flow.py on `node`; its last output line as JSON.
+fn proxmoxer(lab: &Lab, node: &str, args: &[&str]) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/proxmoxer_flow.py");
+    let mut cmd = vec!["/usr/bin/python3", script];
+    cmd.extend_from_slice(args);
+    let out = lab.exec(node, &cmd);
+    assert!(out.status.success(), "proxmoxer {args:?}: {}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
+}
+
 #[test]
 fn create_and_join_over_the_api() {
     let lab = Lab::up("e2e_apicluster", &["--nodes", "2", "--daemons"]);
-    let created = api(
+    let created = ok_body(&api(
         &lab,
         "node1",
         &[
@@ -37,41 +60,69 @@ fn create_and_join_over_the_api() {
             "-d",
             "clustername=apidemo",
         ],
-    );
+    ));
+    let upid = created["data"].as_str().expect("a UPID").to_string();
     assert!(
-        created.contains("\"data\":\"UPID:node1:")
-            && created.contains(":clustercreate:apidemo:root@pam:"),
-        "{created}"
+        upid.starts_with("UPID:node1:") && upid.ends_with(":clustercreate:apidemo:root@pam:"),
+        "{upid}"
     );
-    assert!(created.ends_with("HTTP 200\n"), "{created}");
+    let status_path = format!("/nodes/node1/tasks/{upid}/status");
+    let mut exit_status = Value::Null;
+    wait_for(Duration::from_secs(30), "the create task to stop", || {
+        let status = ok_body(&api(&lab, "node1", &["10.99.0.1", "GET", &status_path]));
+        exit_status = status["data"]["exitstatus"].clone();
+        status["data"]["status"] == "stopped"
+    });
+    assert_eq!(exit_status, "OK");
+    let log = ok_body(&api(
+        &lab,
+        "node1",
+        &[
+            "10.99.0.1",
+            "GET",
+            &format!("/nodes/node1/tasks/{upid}/log"),
+        ],
+    ));
+    let lines: Vec<&str> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["t"].as_str())
+        .collect();
+    assert!(
+        lines.contains(&"Writing corosync config to /etc/pve/corosync.conf")
+            && lines.last() == Some(&"TASK OK"),
+        "{log}"
+    );
 
     let (fp, _, _) = lab.sh(
         "node1",
         "openssl x509 -noout -fingerprint -sha256 -in /etc/pve/nodes/node1/pve-ssl.pem | cut -d= -f2",
     );
-    let fp = format!("fingerprint={}", fp.trim());
     wait_for(
         Duration::from_secs(20),
         "node1's API after the create",
         || api(&lab, "node1", &["10.99.0.1", "GET", "/version"]).ends_with("HTTP 200\n"),
     );
-    let joined = api(
+    let joined = proxmoxer(
         &lab,
         "node2",
-        &[
-            "10.99.0.2",
-            "POST",
-            "/cluster/config/join",
-            "-d",
-            "hostname=10.99.0.1",
-            "-d",
-            &fp,
-            "-d",
-            "password=quorate",
-        ],
+        &["join", "10.99.0.2", "10.99.0.1", fp.trim()],
+    );
+    assert_eq!(joined["exitstatus"], "OK", "{joined}");
+    assert!(
+        joined["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "successfully added node 'node2' to cluster."),
+        "{joined}"
     );
     assert!(
-        joined.contains(":clusterjoin:") && joined.ends_with("HTTP 200\n"),
+        joined["upid"]
+            .as_str()
+            .unwrap()
+            .contains(":clusterjoin::root@pam:"),
         "{joined}"
     );
 
@@ -80,26 +131,34 @@ fn create_and_join_over_the_api() {
         "both nodes quorate together",
         || lab.has_quorum_with("node1", &[1, 2]) && lab.has_quorum_with("node2", &[1, 2]),
     );
-    let status = api(&lab, "node1", &["10.99.0.1", "GET", "/cluster/status"]);
-    let body = status.lines().next().unwrap_or_default();
-    let doc: serde_json::Value = serde_json::from_str(body).expect("cluster status JSON");
-    let entries = doc["data"].as_array().unwrap();
-    let cluster = entries.iter().find(|e| e["type"] == "cluster").unwrap();
-    assert_eq!(
-        (
-            cluster["name"].as_str(),
-            cluster["nodes"].as_u64(),
-            cluster["quorate"].as_u64()
-        ),
-        (Some("apidemo"), Some(2), Some(1))
-    );
-    assert_eq!(
-        entries
+    for (node, host) in [("node1", "10.99.0.1"), ("node2", "10.99.0.2")] {
+        let seen = proxmoxer(&lab, node, &["inspect", host]);
+        let entries = seen["status"].as_array().unwrap();
+        let cluster = entries.iter().find(|e| e["type"] == "cluster").unwrap();
+        assert_eq!(
+            (&cluster["name"], &cluster["nodes"], &cluster["quorate"]),
+            (&"apidemo".into(), &2.into(), &1.into()),
+            "{node}: {seen}"
+        );
+        let online = entries
             .iter()
             .filter(|e| e["type"] == "node" && e["online"] == 1)
-            .count(),
-        2
-    );
+            .count();
+        assert_eq!(online, 2, "{node}: {seen}");
+        let names: Vec<&str> = seen["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["name"].as_str())
+            .collect();
+        assert_eq!(names, ["node1", "node2"], "{node}: {seen}");
+        assert_eq!(
+            seen["join"]["nodelist"].as_array().unwrap().len(),
+            2,
+            "{seen}"
+        );
+        assert_eq!(seen["totem"]["cluster_name"], "apidemo", "{seen}");
+    }
 
     // Without a ticket, writes are refused (CSRF checks are covered by the API crate tests).
     let (_, _, code) = lab.sh("node1", "curl -sk -o /dev/null -w '%{http_code}' -d clustername=x https://10.99.0.1:8006/api2/json/cluster/config | grep -q 401");

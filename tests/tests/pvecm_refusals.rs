@@ -1,5 +1,6 @@
 //! `pvecm add` refusals from `assert_joinable` (spec §7.7 step 3) and the member's join info:
-//! a node holding guests, a clashing `--nodeid`, a link address not on the node. Each refusal
+//! a node holding guests, a clashing `--nodeid`, a link address not on the node, a node name
+//! already in the cluster. Each refusal
 //! exits non-zero and changes nothing on either side. Then a real join, and `pvecm expected 1`
 //! makes a cut-off node's /etc/pve writable again.
 
@@ -97,7 +98,28 @@ fn join_refusals_and_expected_votes() {
     );
     unchanged("foreign link0 address");
 
-    // (d) the real join, then a cut: node2 loses quorum, `pvecm expected 1` restores writes
+    // (d) a name already in the cluster: node3 calls itself node1 for this attempt (its own
+    // UTS namespace), so both the name and its address are refused
+    let (stdout, err, code) = sh(
+        &lab,
+        "node3",
+        &format!(
+            "hostname node1; echo quorate | pvecm add 10.99.0.1 --fingerprint {fp} \
+             --link0 10.99.0.3; rc=$?; hostname node3; exit $rc"
+        ),
+    );
+    assert_eq!(code, Some(255), "stdout: {stdout}\nstderr: {err}");
+    assert!(
+        stdout.contains("* a node named 'node1' is already part of the cluster"),
+        "stdout: {stdout}\nstderr: {err}"
+    );
+    assert!(
+        !stdout.contains("Request addition of this node"),
+        "{stdout}"
+    );
+    lab.assert_not_joined("node1", &conf_before, "node3", "duplicate name");
+
+    // (e) the real join, then a cut: node2 loses quorum, `pvecm expected 1` restores writes
     let (stdout, err, code) = sh(
         &lab,
         "node2",

@@ -16,6 +16,7 @@
 //! * [`pmxcfs`], [`corosync_json`], [`cfs_lock`]: reading `/etc/pve` (quorum, `.members`,
 //!   corosync.conf in PVE's shape) and cluster-wide locks;
 //! * [`tls`]: server TLS configuration and a fingerprint-pinning client verifier;
+//! * [`tasks`]: worker tasks (create, join) with their UPIDs and logs;
 //! * [`state`]: settings shared by the handlers.
 //!
 //! Not for: cluster logic (the `cluster` crate: certificates, keys, tickets, corosync.conf
@@ -31,6 +32,7 @@ pub mod response;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod tasks;
 pub mod tls;
 
 pub use error::{ApiError, ApiResult};

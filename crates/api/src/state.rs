@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use cluster::PveDir;
 
+use crate::tasks::{Tasks, DEFAULT_TASK_DIR};
+
 /// The PAM service logins are checked with (see [`crate::auth::pam`]).
 pub const DEFAULT_PAM_SERVICE: &str = "proxmox-ve-auth";
 /// How long a failed login waits before it is answered.
@@ -24,6 +26,8 @@ pub struct Settings {
     pub login_failure_delay: Duration,
     /// Whether `/cluster/status` may ask the running corosync when `.members` is missing.
     pub query_corosync: bool,
+    /// Running tasks and the directory of task logs.
+    pub tasks: Tasks,
 }
 
 impl Settings {
@@ -35,6 +39,7 @@ impl Settings {
             pam_service: DEFAULT_PAM_SERVICE.into(),
             login_failure_delay: DEFAULT_LOGIN_FAILURE_DELAY,
             query_corosync: true,
+            tasks: Tasks::new(DEFAULT_TASK_DIR),
         }
     }
 }

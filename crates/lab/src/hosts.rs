@@ -47,10 +47,21 @@ pub fn create(lab: &Lab, host: &str, ctl: &Path) -> Result<()> {
 ///
 /// When the caller already is inside that host (our tools calling back into the lab from a
 /// node), the program runs directly.
+/// The PATH it runs with starts with the directory of our own binaries (`pvecm`, `pmxcfs`,
+/// ...), so commands typed into a node find them as on a Proxmox host.
 pub fn command_in(lab: &Lab, host: &str, program: &Path) -> Command {
-    if inside(lab, host) {
-        return Command::new(program);
+    let mut cmd = if inside(lab, host) {
+        Command::new(program)
+    } else {
+        nsenter(lab, host, program)
+    };
+    if let Some(path) = path_with_own_binaries() {
+        cmd.env("PATH", path);
     }
+    cmd
+}
+
+fn nsenter(lab: &Lab, host: &str, program: &Path) -> Command {
     let mut cmd = Command::new("nsenter");
     cmd.arg(format!("--net=/run/netns/{}", lab.netns(host)))
         .arg(format!("--mount={}", lab.mnt_ns(host).display()))
@@ -58,6 +69,20 @@ pub fn command_in(lab: &Lab, host: &str, program: &Path) -> Command {
         .arg("--")
         .arg(program);
     cmd
+}
+
+/// PATH with the directory of `quorate-lab` (symlinks resolved) in front.
+fn path_with_own_binaries() -> Option<std::ffi::OsString> {
+    let own_dir = std::env::current_exe()
+        .ok()?
+        .canonicalize()
+        .ok()?
+        .parent()?
+        .to_path_buf();
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![own_dir];
+    dirs.extend(std::env::split_paths(&rest));
+    std::env::join_paths(dirs).ok()
 }
 
 /// Whether this process runs inside `host` of `lab` (its marker says so).

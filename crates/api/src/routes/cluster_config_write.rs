@@ -15,13 +15,12 @@
 //!   (parameters `hostname`, `fingerprint`, `password`, `nodeid`, `votes`, `force`,
 //!   `link0..7`). The fingerprint is required, so no question is ever asked.
 //!
-//! The original runs create and join as worker tasks (`clustercreate`, `clusterjoin`) and
-//! answers the task's UPID at once. quorate-api has no task machinery: it runs the work
-//! **synchronously**, logs the progress lines (prefixed with the UPID) and answers the UPID
-//! string (`UPID:<node>:<pid>:<pstart>:<starttime>:<type>:<id>:<user>:`) only when the work
-//! succeeded; a failure answers 500 with the error. The join's final restart of the API
-//! daemon (to load the new certificate) is deferred until shortly after the answer is sent,
-//! as the restart would otherwise cut off the answer.
+//! Create and join run as worker tasks (`clustercreate`, `clusterjoin`, see [`crate::tasks`])
+//! as in the original: parameter errors and the checks that need no change (create: no
+//! cluster yet, link addresses on this node) answer at once; then the answer is the task's
+//! UPID and the work's progress lines, and its `TASK OK` or `TASK ERROR: ...`, go to the task
+//! log. The join's final restart of the API daemon (to load the new certificate and keys)
+//! happens after the task's log is closed, as the restart would otherwise cut it off.
 
 use std::path::Path;
 use std::time::Duration;
@@ -46,6 +45,7 @@ use crate::params::{Kind, Param, Params, TEXT};
 use crate::pmxcfs;
 use crate::response::ApiData;
 use crate::state::AppState;
+use crate::tasks::{FollowUp, TaskOutcome, Upid};
 
 /// `/etc/corosync/authkey`, sent to the joining node.
 pub const COROSYNC_AUTHKEY: &str = "/etc/corosync/authkey";
@@ -222,21 +222,6 @@ pub fn join_params(params: &Params) -> ApiResult<JoinParams> {
     })
 }
 
-/// A task id in PVE's UPID format for a task of `kind` on `id` run by `user` on `node`.
-pub fn upid(node: &str, kind: &str, id: &str, user: &str) -> String {
-    let pid = std::process::id();
-    // field 22 of /proc/self/stat: the process start time in clock ticks since boot
-    let pstart = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1.to_string();
-            rest.split_whitespace().nth(19)?.parse::<u64>().ok()
-        })
-        .unwrap_or(0);
-    let now = cluster::unix_now();
-    format!("UPID:{node}:{pid:08X}:{pstart:08X}:{now:08X}:{kind}:{id}:{user}:")
-}
-
 /// [`Services`] that passes everything on, except a restart of the API daemon, which it
 /// only records (see the module documentation).
 struct DeferApiRestart<'a> {
@@ -346,13 +331,12 @@ async fn create_handler(
         node_ip::check_links_local(&p.links, &local, |name| node_ip::resolve_node_ip(name).ok())
             .map_err(|e| ApiError::internal(e.0))?;
         let services = SystemServices::detect(state.pve.clone())?;
-        let upid = upid(&node, "clustercreate", &p.cluster_name, &userid);
-        tracing::info!("{upid}: starting task");
-        cluster::create::create(&env, &services, &node, ip, &p, &mut |line| {
-            tracing::info!("{upid}: {line}")
-        })?;
-        tracing::info!("{upid}: TASK OK");
-        Ok(upid)
+        let upid = Upid::new(&node, "clustercreate", &p.cluster_name, &userid);
+        start_task(&state, upid, move |log| {
+            cluster::create::create(&env, &services, &node, ip, &p, log)
+                .map(|()| None)
+                .map_err(|e| e.to_string())
+        })
     })
     .await?;
     Ok(ApiData(upid))
@@ -366,63 +350,54 @@ async fn join_handler(
     user.require_root()?;
     let p = join_params(&params)?;
     let userid = user.userid.clone();
-    let pve = state.pve.clone();
-    let (upid, restart_api) = crate::blocking(move || {
+    let upid = crate::blocking(move || {
         let mut env = JoinEnv::system();
         env.ssh.pve = state.pve.clone();
         let name = state.nodename.clone();
         let ip = node_ip::resolve_node_ip(&name)?;
         let addresses = node_ip::local_addresses()?;
-        let resolve = |host: &str| node_ip::resolve_node_ip(host).map_err(|e| e.to_string());
-        let me = LocalNode {
-            name: &name,
-            ip,
-            addresses: &addresses,
-            resolve: &resolve,
-        };
         let system = SystemServices::detect(state.pve.clone())?;
-        let services = DeferApiRestart {
-            inner: &system,
-            restart_api: std::cell::Cell::new(false),
-        };
-        let upid = upid(&name, "clusterjoin", "", &userid);
-        tracing::info!("{upid}: starting task");
-        let result = cluster::join::join(
-            &env,
-            &services,
-            &me,
-            &p,
-            // the fingerprint is required here, so this is never asked
-            &mut |_| false,
-            &mut |line| tracing::info!("{upid}: {line}"),
-        );
-        let restart_api = services.restart_api.get();
-        match result {
-            Ok(()) => {
-                tracing::info!("{upid}: TASK OK");
-                Ok((upid, restart_api))
+        let upid = Upid::new(&name, "clusterjoin", "", &userid);
+        start_task(&state, upid, move |log| {
+            let resolve = |host: &str| node_ip::resolve_node_ip(host).map_err(|e| e.to_string());
+            let me = LocalNode {
+                name: &name,
+                ip,
+                addresses: &addresses,
+                resolve: &resolve,
+            };
+            let services = DeferApiRestart {
+                inner: &system,
+                restart_api: std::cell::Cell::new(false),
+            };
+            // the fingerprint is required here, so no question is ever asked
+            cluster::join::join(&env, &services, &me, &p, &mut |_| false, log)
+                .map_err(|e| e.to_string())?;
+            if !services.restart_api.get() {
+                return Ok(None);
             }
-            Err(e) => {
-                tracing::warn!("{upid}: TASK ERROR: {e}");
-                Err(e.into())
-            }
-        }
-    })
-    .await?;
-    if restart_api {
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            let _ = crate::blocking(move || {
-                let services = SystemServices::detect(pve)?;
-                if let Err(e) = services.run(Action::Restart, Service::Api) {
+            let restart: FollowUp = Box::new(move || {
+                if let Err(e) = system.run(Action::Restart, Service::Api) {
                     tracing::warn!("cannot restart the API daemon: {e}");
                 }
-                Ok(())
-            })
-            .await;
-        });
-    }
+            });
+            Ok(Some(restart))
+        })
+    })
+    .await?;
     Ok(ApiData(upid))
+}
+
+/// Starts `work` as a task; its UPID, or why it could not start.
+fn start_task(
+    state: &AppState,
+    upid: Upid,
+    work: impl FnOnce(&mut dyn FnMut(&str)) -> TaskOutcome + Send + 'static,
+) -> ApiResult<String> {
+    state
+        .tasks
+        .start(upid, work)
+        .map_err(|e| ApiError::internal(format!("cannot start the task: {e}")))
 }
 
 async fn delnode_handler(
@@ -507,23 +482,6 @@ mod tests {
         assert!(e.errors.unwrap().contains_key("fingerprint"));
         let e = join_params(&params(&[("hostname", "10.0.0.1"), ("password", "x")])).unwrap_err();
         assert!(e.errors.unwrap().contains_key("fingerprint"));
-    }
-
-    #[test]
-    fn upid_has_the_pve_format() {
-        let u = upid("n1", "clustercreate", "demo", "root@pam");
-        let f: Vec<&str> = u.split(':').collect();
-        assert_eq!(f.len(), 9, "{u}");
-        assert_eq!(
-            (f[0], f[1], f[5], f[6], f[7], f[8]),
-            ("UPID", "n1", "clustercreate", "demo", "root@pam", "")
-        );
-        for hex in &f[2..5] {
-            assert!(
-                hex.len() >= 8 && u64::from_str_radix(hex, 16).is_ok(),
-                "{u}"
-            );
-        }
     }
 
     fn params(pairs: &[(&str, &str)]) -> Params {

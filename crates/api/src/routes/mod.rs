@@ -10,6 +10,7 @@
 //! | [`version`] | `GET /version` |
 //! | [`cluster_status`] | `GET /cluster/status` |
 //! | [`cluster_config`] | `GET /cluster/config`, `.../apiversion`, `.../nodes`, `.../totem`, `.../join` |
+//! | [`tasks`] | `GET /nodes/{node}/tasks`, `.../tasks/{upid}`, `.../status`, `.../log` |
 //! | [`cluster_config_write`] | `POST /cluster/config` (create), `POST /cluster/config/join` (join), `POST`/`DELETE /cluster/config/nodes/{node}` (addnode, delnode) |
 //!
 //! **Adding the write endpoints** (create `POST /cluster/config`, addnode `POST
@@ -30,6 +31,7 @@ pub mod access;
 pub mod cluster_config;
 pub mod cluster_config_write;
 pub mod cluster_status;
+pub mod tasks;
 pub mod version;
 
 use axum::extract::Request;
@@ -50,6 +52,7 @@ pub fn api_tree() -> Router<AppState> {
         .merge(cluster_status::router())
         .merge(cluster_config::router())
         .merge(cluster_config_write::router())
+        .merge(tasks::router())
 }
 
 async fn not_implemented(req: Request) -> Response {

@@ -86,6 +86,8 @@ pub struct Env {
     pub pve: PveDir,
     pub server: Server,
     pub base: String,
+    /// The server's tasks (logs in `dir/tasks`).
+    pub tasks: api::tasks::Tasks,
 }
 
 pub struct EnvOptions {
@@ -124,6 +126,8 @@ impl Env {
         let mut settings = Settings::new(pve.clone(), NODE);
         settings.login_failure_delay = opts.login_failure_delay;
         settings.query_corosync = false;
+        let tasks = api::tasks::Tasks::new(dir.path().join("tasks"));
+        settings.tasks = tasks.clone();
         let state = AppState::new(settings);
         let app = api::routes::app_with(state.clone(), test_routes());
         let listen = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -134,6 +138,7 @@ impl Env {
             pve,
             server,
             base,
+            tasks,
         }
     }
 

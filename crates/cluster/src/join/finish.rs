@@ -179,6 +179,12 @@ pub(super) fn finish_join(
     for w in warnings {
         out(&w);
     }
+    let backups = env.db.with_file_name("backup");
+    if backups.is_dir() {
+        if let Err(e) = super::backups::prune(&backups, super::backups::KEEP) {
+            out(&format!("warning: cannot remove old database backups: {e}"));
+        }
+    }
     out("generated new node certificate, restart pveproxy and pvedaemon services");
     if let Err(e) = services.run(Action::Restart, Service::Api) {
         out(&format!("warning: cannot restart the API daemon: {e}"));

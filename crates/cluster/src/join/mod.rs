@@ -9,6 +9,7 @@
 //! Nothing local changes before the addnode request. A failure after it rolls the local node
 //! back; the member's corosync.conf then still lists this node, which the error says.
 
+mod backups;
 mod checks;
 pub mod client;
 mod finish;
