@@ -119,7 +119,14 @@ impl Lab {
     /// `pvecm create NAME` on `node` (of a `--daemons` lab), waits until its API answers with
     /// the node certificate, and returns that certificate's SHA-256 fingerprint.
     pub fn create_cluster(&self, node: &str, name: &str) -> String {
-        let out = self.exec(node, &["pvecm", "create", name]);
+        self.create_cluster_with(node, &[name])
+    }
+
+    /// [`Lab::create_cluster`] with more arguments for `pvecm create` (name first).
+    pub fn create_cluster_with(&self, node: &str, args: &[&str]) -> String {
+        let mut cmd = vec!["pvecm", "create"];
+        cmd.extend_from_slice(args);
+        let out = self.exec(node, &cmd);
         assert!(out.status.success(), "{}", text(&out));
         let ip = format!("10.99.0.{}", &node[4..]);
         wait_for(
