@@ -13,8 +13,9 @@
 //!   described there**;
 //! * [`auth`]: tickets, CSRF, PAM, users and privileges;
 //! * [`params`], [`response`], [`error`]: request parameters, answers and errors;
-//! * [`pmxcfs`], [`corosync_json`], [`cfs_lock`]: reading `/etc/pve` (quorum, `.members`,
-//!   corosync.conf in PVE's shape) and cluster-wide locks;
+//! * [`pmxcfs`], [`cfs_lock`]: reading `/etc/pve` (quorum, corosync.conf) and cluster-wide
+//!   locks (`.members` and corosync.conf in PVE's shape: `cluster::members`,
+//!   `cluster::corosync_json`);
 //! * [`tls`]: server TLS configuration and a fingerprint-pinning client verifier;
 //! * [`tasks`]: worker tasks (create, join) with their UPIDs and logs;
 //! * [`state`]: settings shared by the handlers.
@@ -24,7 +25,6 @@
 
 pub mod auth;
 pub mod cfs_lock;
-pub mod corosync_json;
 pub mod error;
 pub mod params;
 pub mod pmxcfs;

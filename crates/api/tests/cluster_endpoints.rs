@@ -65,7 +65,7 @@ async fn join_information() {
     assert_eq!(data["preferred_node"], NODE);
     assert_eq!(
         data["config_digest"],
-        api::corosync_json::sha1_hex(COROSYNC_CONF.as_bytes())
+        cluster::corosync_json::sha1_hex(COROSYNC_CONF.as_bytes())
     );
     assert_eq!(
         data["nodelist"],

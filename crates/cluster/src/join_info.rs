@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use crate::certs::is_valid_fingerprint;
+use crate::{corosync_json, members, PveDir};
 
 /// This implementation's join API version.
 pub const JOIN_API_VERSION: i64 = 1;
@@ -214,6 +215,46 @@ pub fn authkey_from_text(text: &str) -> Result<Vec<u8>, JoinInfoError> {
                  the cluster node's answer is damaged, try the join again",
             )
         })
+}
+
+/// The answer of `GET /cluster/config/join` with `preferred` as the preferred node: the
+/// nodelist of `corosync.conf` (each node with its certificate fingerprint `pve_fp` and the
+/// address `pve_addr` other nodes reach it at, sorted by node id), the `totem` section and the
+/// digest of the file. `None` when this node is not in a cluster.
+pub fn join_api_answer(pve: &PveDir, preferred: &str) -> crate::Result<Option<Value>> {
+    let Some(bytes) = members::read_corosync_conf(pve)? else {
+        return Ok(None);
+    };
+    let conf = corosync_json::parse(&bytes)?;
+    let nodes = conf.nodes();
+    if !nodes.contains_key(preferred) {
+        return Err(crate::Error::Invalid(format!("unknown node '{preferred}'")));
+    }
+    let members = members::read_members(pve);
+    let mut list = Vec::new();
+    for (name, mut node) in nodes {
+        let fp = crate::certs::node_fingerprint(pve, &name)?;
+        let addr = members::remote_node_ip(members.as_ref(), &name)?;
+        if let Value::Object(m) = &mut node {
+            m.insert("pve_fp".into(), Value::String(fp));
+            m.insert("pve_addr".into(), Value::String(addr));
+        }
+        list.push(node);
+    }
+    list.sort_by_key(nodeid_of);
+    Ok(Some(json!({
+        "nodelist": list,
+        "preferred_node": preferred,
+        "totem": conf.totem().cloned().unwrap_or(Value::Object(Map::new())),
+        "config_digest": conf.digest,
+    })))
+}
+
+fn nodeid_of(node: &Value) -> u64 {
+    node.get("nodeid")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

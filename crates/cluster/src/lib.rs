@@ -11,6 +11,9 @@
 //!   (plus Proxmox's "Cluster information" block) from plain snapshot structs, and as JSON.
 //! * [`join_info`]: the web UI's base64 "Join Information" blob, the join API versions and the
 //!   encoding of the corosync authkey in the addnode answer.
+//!   [`join_info::join_api_answer`] builds the `GET /cluster/config/join` answer.
+//! * [`members`], [`corosync_json`]: what pmxcfs publishes (`.members`, node addresses) and
+//!   corosync.conf in the JSON shape of PVE's API.
 //! * [`setup`]: the per-node directories and files (`gen_pve_node_files`).
 //! * [`corosync_authkey`]: the corosync authentication key.
 //! * [`create`], [`updatecerts`]: `pvecm create` and `pvecm updatecerts`, with [`cfs`]
@@ -36,6 +39,7 @@ pub mod cfs;
 pub mod cfs_lock;
 pub mod config_change;
 pub mod corosync_authkey;
+pub mod corosync_json;
 pub mod create;
 mod crypto;
 pub mod delnode;
@@ -44,6 +48,7 @@ pub mod join;
 pub mod join_info;
 pub mod links;
 pub mod lockfile;
+pub mod members;
 pub mod node_ip;
 mod paths;
 pub mod services;

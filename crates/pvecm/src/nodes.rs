@@ -96,9 +96,8 @@ pub fn join_info(format: OutputFormat) -> Result<()> {
     let pve = PveDir::system();
     check_conf_exists(&pve)?;
     let local = node_ip::short_hostname()?;
-    let settings = api::Settings::new(pve, local.clone());
-    let data = api::routes::cluster_config::build_join_info(&settings, None)
-        .map_err(|e| anyhow!("{}", e.message))?;
+    let data = cluster::join_info::join_api_answer(&pve, &local)?
+        .ok_or_else(|| anyhow!("node is not in a cluster, no join info available!"))?;
     let info = JoinInformation::from_join_api(&data).map_err(|e| anyhow!("{e}"))?;
     let blob = info.encode();
     match format {

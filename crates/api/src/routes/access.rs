@@ -74,7 +74,7 @@ fn cluster_name(state: &AppState) -> Option<String> {
         return Some(c.name);
     }
     let bytes = crate::pmxcfs::read_corosync_conf(&state.pve).ok()??;
-    let conf = crate::corosync_json::parse(&bytes).ok()?;
+    let conf = cluster::corosync_json::parse(&bytes).ok()?;
     conf.totem()?
         .get("cluster_name")?
         .as_str()

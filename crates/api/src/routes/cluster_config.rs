@@ -20,10 +20,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use serde_json::{json, Map, Value};
+use cluster::corosync_json::{self, PveConf};
+use serde_json::{json, Value};
 
 use crate::auth::AuthUser;
-use crate::corosync_json::{self, PveConf};
 use crate::error::{ApiError, ApiResult};
 use crate::params::{Kind, Param, Params};
 use crate::pmxcfs;
@@ -105,44 +105,15 @@ async fn totem(
     ))
 }
 
-fn nodeid_of(node: &Value) -> u64 {
-    node.get("nodeid")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(u64::MAX)
-}
-
 /// The `GET /cluster/config/join` answer for `preferred` (default: the local node). Blocking.
 pub fn build_join_info(st: &Settings, preferred: Option<&str>) -> ApiResult<Value> {
-    let conf = read_conf(st)?.ok_or_else(|| {
+    let preferred = preferred.unwrap_or(&st.nodename);
+    cluster::join_info::join_api_answer(&st.pve, preferred)?.ok_or_else(|| {
         ApiError::new(
             StatusCode::FAILED_DEPENDENCY,
             "node is not in a cluster, no join info available!",
         )
-    })?;
-    let preferred = preferred.unwrap_or(&st.nodename).to_string();
-    let nodes = conf.nodes();
-    if !nodes.contains_key(&preferred) {
-        return Err(ApiError::internal(format!("unknown node '{preferred}'")));
-    }
-    let members = pmxcfs::read_members(&st.pve);
-    let mut list = Vec::new();
-    for (name, mut node) in nodes {
-        let fp = cluster::certs::node_fingerprint(&st.pve, &name)?;
-        let addr = pmxcfs::remote_node_ip(members.as_ref(), &name)?;
-        if let Value::Object(m) = &mut node {
-            m.insert("pve_fp".into(), Value::String(fp));
-            m.insert("pve_addr".into(), Value::String(addr));
-        }
-        list.push(node);
-    }
-    list.sort_by_key(nodeid_of);
-    Ok(json!({
-        "nodelist": list,
-        "preferred_node": preferred,
-        "totem": conf.totem().cloned().unwrap_or(Value::Object(Map::new())),
-        "config_digest": conf.digest,
-    }))
+    })
 }
 
 async fn join_info(

@@ -23,10 +23,10 @@ use std::net::IpAddr;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
+use cluster::corosync_json::{self, PveConf};
 use serde_json::{json, Map, Value};
 
 use crate::auth::AuthUser;
-use crate::corosync_json::{self, PveConf};
 use crate::error::ApiResult;
 use crate::params::Params;
 use crate::pmxcfs::{self, Members};

@@ -13,7 +13,7 @@
 use corosync_conf::{Item, Section};
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, ApiResult};
+use crate::{Error, Result};
 
 /// The parsed configuration and the SHA-1 of its raw text.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,10 +100,10 @@ pub fn sha1_hex(bytes: &[u8]) -> String {
 }
 
 /// Parses corosync.conf bytes into PVE's shape.
-pub fn parse(bytes: &[u8]) -> ApiResult<PveConf> {
+pub fn parse(bytes: &[u8]) -> Result<PveConf> {
     let text = String::from_utf8_lossy(bytes);
     let conf = corosync_conf::Config::parse(&text)
-        .map_err(|e| ApiError::internal(format!("cannot parse corosync.conf: {e}")))?;
+        .map_err(|e| Error::Invalid(format!("cannot parse corosync.conf: {e}")))?;
     let mut main = section_to_json(conf.root());
     key_list(
         main.get_mut("nodelist"),
@@ -188,6 +188,9 @@ mod tests {
         );
         assert!(c.nodes().is_empty());
         let e = parse(b"totem {\n").unwrap_err();
-        assert!(e.message.starts_with("cannot parse corosync.conf"), "{e}");
+        assert!(
+            e.to_string().starts_with("cannot parse corosync.conf"),
+            "{e}"
+        );
     }
 }
