@@ -292,3 +292,29 @@ fn daemons_run_on_every_node_with_the_lab_root_password() {
     assert!(root_hash(&node_shadow).unwrap().starts_with("$6$"));
     assert_ne!(root_hash(&node_shadow), root_hash(&host_root));
 }
+
+#[test]
+fn lab_daemons_do_not_hold_the_callers_descriptors() {
+    // A service started under `flock` must not keep the lock: the supervisor closes every
+    // inherited descriptor above stderr.
+    let lab = Lab::up("e2e_fds", &["--nodes", "1"]);
+    let lock = std::env::temp_dir().join(format!("quorate-e2e-fds-{}.lock", std::process::id()));
+    let ctl = quorate_e2e::bin_dir().join("quorate-lab");
+    let out = std::process::Command::new("flock")
+        .arg(&lock)
+        .arg(&ctl)
+        .args(["start", "node1", "pmxcfs"])
+        .env("QUORATE_LAB", "e2e_fds")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let free = std::process::Command::new("flock")
+        .args(["-n"])
+        .arg(&lock)
+        .arg("true")
+        .status()
+        .unwrap();
+    let _ = std::fs::remove_file(&lock);
+    assert!(free.success(), "the pmxcfs supervisor still holds the lock");
+    assert!(lab.ctl(&["status", "node1", "pmxcfs"]).status.success());
+}

@@ -4,22 +4,11 @@
 
 mod common;
 
-use common::{Answer, Env, EnvOptions};
+use common::{Answer, Env};
 use serde_json::Value;
 
 const FP: &str = "AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:\
 AB:AB:AB:AB:AB:AB";
-
-async fn with_alice() -> Env {
-    Env::start_with(EnvOptions::default(), |dir| {
-        std::fs::write(
-            dir.join("user.cfg"),
-            "user:root@pam:1:0:::root@localhost::\nuser:alice@pam:1:0::::::\n",
-        )
-        .unwrap();
-    })
-    .await
-}
 
 /// POST `form` to `path` as `user` (no ticket when `None`) with `user`'s CSRF token (or
 /// `csrf` when given).
@@ -145,7 +134,7 @@ async fn join_checks_its_parameters() {
 
 #[tokio::test]
 async fn root_only_and_csrf() {
-    let env = with_alice().await;
+    let env = Env::start_with_alice().await;
     let create: &[(&str, &str)] = &[("clustername", "demo")];
     let join: &[(&str, &str)] = &[
         ("hostname", "192.0.2.1"),

@@ -7,18 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use api::tasks::Upid;
-use common::{Env, EnvOptions, NODE};
-
-async fn with_alice() -> Env {
-    Env::start_with(EnvOptions::default(), |dir| {
-        std::fs::write(
-            dir.join("user.cfg"),
-            "user:root@pam:1:0:::root@localhost::\nuser:alice@pam:1:0::::::\n",
-        )
-        .unwrap();
-    })
-    .await
-}
+use common::{Env, NODE};
 
 async fn wait_stopped(env: &Env, upid: &str) -> serde_json::Value {
     for _ in 0..200 {
@@ -144,7 +133,7 @@ async fn failed_tasks_are_listed_with_their_error() {
 
 #[tokio::test]
 async fn bad_unknown_foreign_and_hidden_tasks_are_refused() {
-    let env = with_alice().await;
+    let env = Env::start_with_alice().await;
     let root_task = env
         .tasks
         .start(Upid::new(NODE, "clustercreate", "demo", "root@pam"), |_| {

@@ -56,11 +56,14 @@ pub fn start(lab: &Lab, host: &str, service: Service, ctl: &Path) -> Result<()> 
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: setsid is async-signal-safe; it detaches the supervisor from our session so that
-    // signals aimed at the caller's process group never reach the lab's daemons.
+    // SAFETY: setsid and close_range are async-signal-safe system calls. setsid detaches the
+    // supervisor from our session so that signals aimed at the caller's process group never
+    // reach the lab's daemons; closing every descriptor above stderr keeps the long-lived
+    // daemons from holding the caller's files open (e.g. a `flock` lock around `up`).
     unsafe {
         cmd.pre_exec(|| {
             libc::setsid();
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
             Ok(())
         });
     }

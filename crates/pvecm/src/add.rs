@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
-use cluster::join::{self, JoinEnv, JoinParams, LocalNode};
+use cluster::join::{JoinEnv, JoinParams, SystemNode};
 use cluster::links::parse_links;
 use cluster::node_ip;
 use cluster::services::SystemServices;
@@ -101,16 +101,7 @@ pub fn add(args: AddArgs) -> Result<()> {
         bail!("no password given");
     }
 
-    let name = node_ip::short_hostname()?;
-    let ip = node_ip::resolve_node_ip(&name)?;
-    let addresses = node_ip::local_addresses()?;
-    let resolve = |host: &str| node_ip::resolve_node_ip(host).map_err(|e| e.to_string());
-    let me = LocalNode {
-        name: &name,
-        ip,
-        addresses: &addresses,
-        resolve: &resolve,
-    };
+    let me = SystemNode::detect(node_ip::short_hostname()?)?;
     let params = JoinParams {
         host: args.hostname.clone(),
         fingerprint: args.fingerprint.clone(),
@@ -122,10 +113,9 @@ pub fn add(args: AddArgs) -> Result<()> {
     };
     let services = SystemServices::detect(PveDir::system())?;
     let host = args.hostname.clone();
-    join::join(
+    me.join(
         &JoinEnv::system(),
         &services,
-        &me,
         &params,
         &mut |fp| terminal && ask_yes_no(&host, fp),
         &mut |line| println!("{line}"),

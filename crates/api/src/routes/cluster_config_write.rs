@@ -32,7 +32,7 @@ use serde_json::{json, Value};
 
 use cluster::addnode::{self, AddNodeParams};
 use cluster::create::{CreateEnv, CreateParams, DEFAULT_TOKEN_COEFFICIENT};
-use cluster::join::{JoinEnv, JoinParams, LocalNode};
+use cluster::join::{JoinEnv, JoinParams, SystemNode};
 use cluster::lockfile::{LockFile, PVECM_LOCK};
 use cluster::node_ip;
 use cluster::services::{Services, SystemServices};
@@ -353,25 +353,16 @@ async fn join_handler(
     let upid = crate::blocking(move || {
         let mut env = JoinEnv::system();
         env.ssh.pve = state.pve.clone();
-        let name = state.nodename.clone();
-        let ip = node_ip::resolve_node_ip(&name)?;
-        let addresses = node_ip::local_addresses()?;
+        let me = SystemNode::detect(state.nodename.clone())?;
         let system = SystemServices::detect(state.pve.clone())?;
-        let upid = Upid::new(&name, "clusterjoin", "", &userid);
+        let upid = Upid::new(&me.name, "clusterjoin", "", &userid);
         start_task(&state, upid, move |log| {
-            let resolve = |host: &str| node_ip::resolve_node_ip(host).map_err(|e| e.to_string());
-            let me = LocalNode {
-                name: &name,
-                ip,
-                addresses: &addresses,
-                resolve: &resolve,
-            };
             let services = DeferApiRestart {
                 inner: &system,
                 restart_api: std::cell::Cell::new(false),
             };
             // the fingerprint is required here, so no question is ever asked
-            cluster::join::join(&env, &services, &me, &p, &mut |_| false, log)
+            me.join(&env, &services, &p, &mut |_| false, log)
                 .map_err(|e| e.to_string())?;
             if !services.restart_api.get() {
                 return Ok(None);

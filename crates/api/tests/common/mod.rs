@@ -111,6 +111,18 @@ impl Env {
         Self::start_with(EnvOptions::default(), |_| {}).await
     }
 
+    /// [`Env::start`] with a second, unprivileged user `alice@pam`.
+    pub async fn start_with_alice() -> Env {
+        Self::start_with(EnvOptions::default(), |dir| {
+            std::fs::write(
+                dir.join("user.cfg"),
+                "user:root@pam:1:0:::root@localhost::\nuser:alice@pam:1:0::::::\n",
+            )
+            .unwrap();
+        })
+        .await
+    }
+
     /// `prepare` may change the PVE directory before the server starts.
     pub async fn start_with(opts: EnvOptions, prepare: impl FnOnce(&Path)) -> Env {
         let dir = tempfile::tempdir().unwrap();

@@ -77,6 +77,45 @@ pub struct LocalNode<'a> {
     pub resolve: &'a dyn Fn(&str) -> std::result::Result<IpAddr, String>,
 }
 
+/// This machine's name, main address and interface addresses, read from the system.
+pub struct SystemNode {
+    pub name: String,
+    pub ip: IpAddr,
+    pub addresses: Vec<IpAddr>,
+}
+
+impl SystemNode {
+    /// Resolves `name` (the short host name) and lists the interface addresses.
+    pub fn detect(name: String) -> Result<Self> {
+        let ip = crate::node_ip::resolve_node_ip(&name)?;
+        let addresses = crate::node_ip::local_addresses()?;
+        Ok(SystemNode {
+            name,
+            ip,
+            addresses,
+        })
+    }
+
+    /// Runs [`join`] for this machine, resolving other names through the system resolver.
+    pub fn join(
+        &self,
+        env: &JoinEnv,
+        services: &dyn Services,
+        p: &JoinParams,
+        confirm: &mut dyn FnMut(&str) -> bool,
+        out: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        let resolve = |host: &str| crate::node_ip::resolve_node_ip(host).map_err(|e| e.to_string());
+        let me = LocalNode {
+            name: &self.name,
+            ip: self.ip,
+            addresses: &self.addresses,
+            resolve: &resolve,
+        };
+        join(env, services, &me, p, confirm, out)
+    }
+}
+
 fn invalid(msg: impl Into<String>) -> Error {
     Error::Invalid(msg.into())
 }
