@@ -13,6 +13,8 @@ mod backups;
 mod checks;
 pub mod client;
 mod finish;
+#[cfg(test)]
+mod finish_tests;
 
 pub use checks::{local_errors, remote_errors, render, LocalState};
 
