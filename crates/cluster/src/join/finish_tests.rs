@@ -55,7 +55,10 @@ fn stand_alone(root: &Path) -> JoinEnv {
     env
 }
 
-fn tree(root: &Path) -> Vec<(String, String)> {
+/// Every file below a directory with its content, sorted.
+type Snapshot = Vec<(String, String)>;
+
+fn tree(root: &Path) -> Snapshot {
     let mut out = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
     while let Some(dir) = dirs.pop() {
@@ -73,7 +76,8 @@ fn tree(root: &Path) -> Vec<(String, String)> {
     out
 }
 
-fn failed_join(services: &FakeServices) -> (Vec<(String, String)>, Vec<(String, String)>, String) {
+/// The node's files before and after a failed join plus rollback, and everything it said.
+fn failed_join(services: &FakeServices) -> (Snapshot, Snapshot, String) {
     let dir = tempfile::tempdir().unwrap();
     let env = stand_alone(dir.path());
     let before = tree(dir.path());
