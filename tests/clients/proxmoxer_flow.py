@@ -3,6 +3,7 @@
     proxmoxer_flow.py create HOST CLUSTERNAME
     proxmoxer_flow.py join HOST MEMBER FINGERPRINT
     proxmoxer_flow.py inspect HOST
+    proxmoxer_flow.py token HOST [OTHER_HOST]
 
 Every step logs in as root@pam (password "quorate"), and create/join wait for their task
 the way PVE clients do (polling /nodes/{node}/tasks/{upid}/status). The last line printed is
@@ -74,6 +75,28 @@ def inspect(host):
     )
 
 
+def token(host, other_host=None):
+    """Creates an API token on HOST with a password login, reads with it from OTHER_HOST
+    (default: HOST), and removes it."""
+    api = login(host)
+    created = api.access.users("root@pam").token("ci").post(privsep=0, comment="e2e")
+    by_token = ProxmoxAPI(
+        other_host or host,
+        user="root@pam",
+        token_name="ci",
+        token_value=created["value"],
+        verify_ssl=False,
+    )
+    seen = {"status": by_token.cluster.status.get(), "version": by_token.version.get()}
+    api.access.users("root@pam").token("ci").delete()
+    try:
+        by_token.version.get()
+        seen["after_delete"] = "accepted"
+    except Exception as e:
+        seen["after_delete"] = str(e)
+    print(json.dumps({"full-tokenid": created["full-tokenid"], **seen}))
+
+
 if __name__ == "__main__":
     step, args = sys.argv[1], sys.argv[2:]
-    {"create": create, "join": join, "inspect": inspect}[step](*args)
+    {"create": create, "join": join, "inspect": inspect, "token": token}[step](*args)

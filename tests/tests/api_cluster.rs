@@ -2,7 +2,7 @@
 //! login for a ticket, the `PVEAuthCookie` cookie plus the `CSRFPreventionToken` header, the
 //! task's UPID as the answer and its status polled until it stops. The create is driven by
 //! curl (the raw requests), the join and the read-back by proxmoxer, an unchanged PVE client
-//! library (Debian's python3-proxmoxer).
+//! library (Debian's python3-proxmoxer), which also creates an API token and uses it.
 
 use std::time::Duration;
 
@@ -159,6 +159,18 @@ fn create_and_join_over_the_api() {
         );
         assert_eq!(seen["totem"]["cluster_name"], "apidemo", "{seen}");
     }
+
+    // An API token made on node1 works on node2 (user.cfg and priv/token.cfg are shared),
+    // and not any more once it is deleted.
+    let token = proxmoxer(&lab, "node1", &["token", "10.99.0.1", "10.99.0.2"]);
+    assert_eq!(token["full-tokenid"], "root@pam!ci", "{token}");
+    assert_eq!(token["version"]["release"], "8.4", "{token}");
+    assert!(
+        token["after_delete"]
+            .as_str()
+            .is_some_and(|e| e.contains("401")),
+        "{token}"
+    );
 
     // Without a ticket, writes are refused (CSRF checks are covered by the API crate tests).
     let (_, _, code) = lab.sh("node1", "curl -sk -o /dev/null -w '%{http_code}' -d clustername=x https://10.99.0.1:8006/api2/json/cluster/config | grep -q 401");

@@ -14,11 +14,15 @@
 //! a permission block) or [`AuthUser::require_privilege`] (e.g. `Sys.Audit` on `/`), which
 //! answer `403 Permission check failed (...)`.
 //!
-//! API tokens (`Authorization: PVEAPIToken=...`) are not supported yet and get 401.
+//! An API token (`Authorization: PVEAPIToken=<userid>!<tokenid>=<secret>`, see [`tokens`])
+//! replaces steps 1–3: the token must exist, be unexpired and match its secret, and its user
+//! must be enabled (else `401 permission denied - invalid API token`); no CSRF token is
+//! needed.
 
 pub mod pam;
 pub mod privs;
 pub mod tickets;
+pub mod tokens;
 pub mod users;
 
 use std::net::{IpAddr, SocketAddr};
@@ -40,11 +44,27 @@ pub const CSRF_HEADER: &str = "CSRFPreventionToken";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthUser {
     pub userid: String,
+    /// The API token the request came with, if any.
+    pub token: Option<tokens::TokenInfo>,
 }
 
 impl AuthUser {
+    /// Whether the request has its user's rights: a ticket, or a token without privilege
+    /// separation (a separated token has only its own ACLs, and there are none yet).
+    pub fn has_user_rights(&self) -> bool {
+        self.token.as_ref().map_or(true, |t| !t.privsep)
+    }
+
     pub fn is_root(&self) -> bool {
-        self.userid == users::ROOT
+        self.userid == users::ROOT && self.has_user_rights()
+    }
+
+    /// Who acts, as PVE names it in task ids and logs: the user id, or `<userid>!<tokenid>`.
+    pub fn authid(&self) -> String {
+        match &self.token {
+            Some(t) => t.full_id.clone(),
+            None => self.userid.clone(),
+        }
     }
 
     /// Only `root@pam` may go on.
@@ -60,7 +80,7 @@ impl AuthUser {
 
     /// The user must hold `privilege` on ACL path `path`.
     pub fn require_privilege(&self, path: &str, privilege: &str) -> ApiResult<()> {
-        if privs::has_privilege(&self.userid, path, privilege) {
+        if self.has_user_rights() && privs::has_privilege(&self.userid, path, privilege) {
             Ok(())
         } else {
             Err(ApiError::forbidden(format!(
@@ -98,11 +118,35 @@ pub fn ticket_from_headers(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-fn uses_api_token(headers: &HeaderMap) -> bool {
-    headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("PVEAPIToken"))
+/// `(full token id, secret)` when the request authenticates with an API token.
+fn api_token(headers: &HeaderMap) -> Option<Result<(String, String), ()>> {
+    let auth = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    if !auth.trim_start().starts_with("PVEAPIToken") {
+        return None;
+    }
+    Some(tokens::parse_header(auth).ok_or(()))
+}
+
+fn authenticate_token(
+    state: &AppState,
+    token: Result<(String, String), ()>,
+    now: i64,
+) -> ApiResult<AuthUser> {
+    let invalid = || ApiError::unauthorized("permission denied - invalid API token");
+    let (full_id, secret) = token.map_err(|()| invalid())?;
+    let info = tokens::verify(&state.pve, &full_id, &secret, now).map_err(|why| {
+        tracing::info!("API token refused: {why}");
+        invalid()
+    })?;
+    let userid = full_id.split_once('!').map_or("", |(u, _)| u).to_string();
+    if let Err(why) = users::check_user_enabled(&state.pve, &userid, now) {
+        tracing::info!("API token '{full_id}' refused: {why}");
+        return Err(invalid());
+    }
+    Ok(AuthUser {
+        userid,
+        token: Some(info),
+    })
 }
 
 /// Checks the headers of a request (steps 1–3 of the module documentation) at time `now`.
@@ -113,12 +157,10 @@ pub fn authenticate(
     headers: &HeaderMap,
     now: i64,
 ) -> ApiResult<AuthUser> {
+    if let Some(token) = api_token(headers) {
+        return authenticate_token(state, token, now);
+    }
     let Some(ticket) = ticket_from_headers(headers) else {
-        if uses_api_token(headers) {
-            return Err(ApiError::unauthorized(
-                "API tokens are not supported by this node yet - log in with a ticket",
-            ));
-        }
         return Err(ApiError::unauthorized("No ticket"));
     };
     let invalid = || ApiError::unauthorized("permission denied - invalid PVE ticket");
@@ -141,7 +183,10 @@ pub fn authenticate(
             ));
         }
     }
-    Ok(AuthUser { userid })
+    Ok(AuthUser {
+        userid,
+        token: None,
+    })
 }
 
 impl FromRequestParts<AppState> for AuthUser {

@@ -316,7 +316,7 @@ async fn create_handler(
 ) -> ApiResult<ApiData<String>> {
     user.require_root()?;
     let p = create_params(&params)?;
-    let userid = user.userid.clone();
+    let userid = user.authid();
     let upid = crate::blocking(move || {
         let mut env = CreateEnv::system();
         env.ssh.pve = state.pve.clone();
@@ -349,7 +349,7 @@ async fn join_handler(
 ) -> ApiResult<ApiData<String>> {
     user.require_root()?;
     let p = join_params(&params)?;
-    let userid = user.userid.clone();
+    let userid = user.authid();
     let upid = crate::blocking(move || {
         let mut env = JoinEnv::system();
         env.ssh.pve = state.pve.clone();

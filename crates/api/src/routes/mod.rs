@@ -7,6 +7,7 @@
 //! | module | paths |
 //! |---|---|
 //! | [`access`] | `POST /access/ticket` |
+//! | [`access_tokens`] | `GET /access/users/{userid}/token`, `GET`/`POST`/`DELETE .../token/{tokenid}` |
 //! | [`version`] | `GET /version` |
 //! | [`cluster_status`] | `GET /cluster/status` |
 //! | [`cluster_config`] | `GET /cluster/config`, `.../apiversion`, `.../nodes`, `.../totem`, `.../join` |
@@ -28,6 +29,7 @@
 //! Unknown paths and methods answer `501 Method '<METHOD> <path>' not implemented`.
 
 pub mod access;
+pub mod access_tokens;
 pub mod cluster_config;
 pub mod cluster_config_write;
 pub mod cluster_status;
@@ -48,6 +50,7 @@ use crate::state::AppState;
 pub fn api_tree() -> Router<AppState> {
     Router::new()
         .merge(access::router())
+        .merge(access_tokens::router())
         .merge(version::router())
         .merge(cluster_status::router())
         .merge(cluster_config::router())

@@ -7,7 +7,7 @@
 //! * `GET /nodes/{node}/tasks/{upid}/status`: `running` or `stopped` with `exitstatus`;
 //! * `GET /nodes/{node}/tasks/{upid}/log`: lines `[{n, t}]` (`start`, `limit`) plus `total`.
 //!
-//! A user sees their own tasks; root sees all. Tasks of another node are served by that
+//! A user sees their own tasks (and those of their API tokens); root sees all. Tasks of another node are served by that
 //! node's API (PVE's daemons would proxy the call there; quorate-api says where to ask).
 
 use axum::extract::{Path as UrlPath, State};
@@ -71,13 +71,22 @@ fn visible_task(state: &AppState, user: &AuthUser, node: &str, upid: &str) -> Ap
     let task = Upid::parse(upid)
         .filter(|u| u.node == node)
         .ok_or_else(|| ApiError::param("upid", "unable to parse worker upid"))?;
-    if !user.is_root() && task.user != user.userid {
+    if !may_see(user, &task) {
         return Err(ApiError::forbidden("Permission check failed"));
     }
     if state.tasks.state(&task).is_none() {
         return Err(ApiError::internal(format!("no such task '{upid}'")));
     }
     Ok(task)
+}
+
+/// Root sees every task; others their own, and a user logged in with a ticket also those of
+/// their tokens.
+fn may_see(user: &AuthUser, task: &Upid) -> bool {
+    let task_user = task.user.split('!').next().unwrap_or_default();
+    user.is_root()
+        || task.user == user.authid()
+        || (user.token.is_none() && task_user == user.userid)
 }
 
 fn page(params: &Params, default_limit: usize) -> (usize, usize) {
@@ -184,7 +193,7 @@ async fn list(
     let (start, limit) = page(&params, 50);
     let mut rows = Vec::new();
     for task in state.tasks.list(&node) {
-        let visible = user.is_root() || task.user == user.userid;
+        let visible = may_see(&user, &task);
         let type_ok = params.get("typefilter").map_or(true, |t| task.kind == t);
         let user_ok = params
             .get("userfilter")
