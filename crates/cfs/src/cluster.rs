@@ -16,6 +16,7 @@ use memdb::{Memdb, Op};
 
 use crate::daemon::log;
 use crate::group::Group;
+use crate::pipeline::SentResults;
 use crate::propagate::{self, Decision};
 use crate::status::Status;
 use crate::vfiles::{ClusterMembers, MemberNode};
@@ -129,6 +130,19 @@ impl ClusterService {
             Ok(result) => Err(-result),
             Err(_) => Err(libc::EBUSY),
         }
+    }
+
+    /// Sends `op` to the cluster without waiting for it; returns the message counter whose
+    /// result [`SentResults`] gives (and must finally discard).
+    pub fn send(&self, op: &Op) -> Result<u64, i32> {
+        if !dfsm::dcdb::may_write(&self.dcdb.driver.lock()) {
+            return Err(libc::EACCES);
+        }
+        let (subtype, payload) = dfsm::dcdb::op_to_message(op);
+        self.dcdb
+            .driver
+            .send(subtype.code(), &payload, memdb::unix_now())
+            .map_err(|_| libc::EBUSY)
     }
 
     /// Creates `nodes/<this node>/{qemu-server,lxc,openvz,priv}` and `priv/lock` in the
@@ -385,6 +399,25 @@ impl ClusterService {
             let _ = propagate::write_atomically(&self.paths.state_file, &state);
         }
         state
+    }
+}
+
+impl SentResults for ClusterService {
+    fn wait_sent(&self, count: u64) -> Option<Result<u64, i32>> {
+        let outcome = self
+            .dcdb
+            .driver
+            .waiters()
+            .wait_filled(count, WRITE_TIMEOUT)?;
+        Some(match outcome {
+            Ok(result) if result >= 0 => Ok(result as u64),
+            Ok(result) => Err(-result),
+            Err(_) => Err(libc::EBUSY),
+        })
+    }
+
+    fn discard_sent(&self, count: u64) {
+        self.dcdb.driver.waiters().discard(count);
     }
 }
 

@@ -99,6 +99,35 @@ impl Waiters {
         }
     }
 
+    /// Blocks until the slot is filled or gone, leaving it in place: `Some(result)` (as
+    /// [`Waiters::wait`] would return it) while the slot exists, `None` once someone removed
+    /// it. Several threads may wait for the same pipelined message this way.
+    pub fn wait_filled(&self, count: u64, timeout: Duration) -> Option<Result<i32, WaitError>> {
+        let deadline = Instant::now() + timeout;
+        let mut slots = self.lock();
+        loop {
+            match slots.get(&count) {
+                Some(Some(done)) => return Some(done.ok_or(WaitError::Aborted)),
+                Some(None) => {}
+                None => return None,
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Some(Err(WaitError::Timeout));
+            }
+            slots = self
+                .cond
+                .wait_timeout(slots, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Drops a slot (filled or not).
+    pub fn discard(&self, count: u64) {
+        self.lock().remove(&count);
+    }
+
     /// Blocks until the slot is filled (and removes it).
     pub fn wait(&self, count: u64, timeout: Duration) -> Result<i32, WaitError> {
         let deadline = Instant::now() + timeout;
@@ -189,14 +218,25 @@ impl<A: Application, T: Transport> Driver<A, T> {
         now: u32,
         timeout: Duration,
     ) -> Result<i32, WaitError> {
-        let count = {
-            let mut machine = self.lock();
-            let (count, actions) = machine.send_normal(subtype, payload, now)?;
-            self.waiters.register(count);
-            self.execute(&mut machine, actions);
-            count
-        };
+        let count = self.send(subtype, payload, now)?;
         self.waiters.wait(count, timeout)
+    }
+
+    /// Sends a NORMAL message without waiting: returns its counter, whose result slot
+    /// ([`Driver::waiters`]) fills once the message is delivered locally (or aborted). The
+    /// caller must eventually remove the slot ([`Waiters::wait`] or [`Waiters::discard`]).
+    /// CPG keeps a sender's messages in order, so later messages apply after this one.
+    pub fn send(&self, subtype: u16, payload: &[u8], now: u32) -> Result<u64, WaitError> {
+        let mut machine = self.lock();
+        let (count, actions) = machine.send_normal(subtype, payload, now)?;
+        self.waiters.register(count);
+        self.execute(&mut machine, actions);
+        Ok(count)
+    }
+
+    /// Result slots of sent messages.
+    pub fn waiters(&self) -> &Waiters {
+        &self.waiters
     }
 
     fn run(&self, f: impl FnOnce(&mut Dfsm<A>) -> Vec<Action<A::Event>>) -> Vec<Effect<A::Event>> {
