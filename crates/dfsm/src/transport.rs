@@ -161,7 +161,12 @@ pub struct Driver<A: Application, T: Transport> {
     machine: Mutex<Dfsm<A>>,
     transport: T,
     waiters: Waiters,
+    /// Writers' results held back while a delivery round is open ([`Driver::round`]).
+    held: Mutex<Option<Vec<Held>>>,
 }
+
+/// A writer's result held back: its counter and `Some(result)` or `None` for aborted.
+type Held = (u64, Option<i32>);
 
 impl<A: Application, T: Transport> Driver<A, T> {
     /// Wraps a machine.
@@ -170,6 +175,7 @@ impl<A: Application, T: Transport> Driver<A, T> {
             machine: Mutex::new(machine),
             transport,
             waiters: Waiters::default(),
+            held: Mutex::new(None),
         }
     }
 
@@ -207,6 +213,41 @@ impl<A: Application, T: Transport> Driver<A, T> {
     /// Before re-joining after a leave or a lost connection (aborts every writer).
     pub fn reset(&self) -> Vec<Effect<A::Event>> {
         self.run(|m| m.reset())
+    }
+
+    /// Runs one delivery round: `feed` hands the machine everything one dispatch returned
+    /// (and flushes). Writers learn their results only after the application made the round
+    /// durable ([`Application::end_round`]); if it could not, successes become `-EIO`.
+    pub fn round(&self, feed: impl FnOnce() -> Vec<Effect<A::Event>>) -> Vec<Effect<A::Event>> {
+        self.lock().begin_round();
+        *self.lock_held() = Some(Vec::new());
+        let mut effects = feed();
+        let mut machine = self.lock();
+        let (durable, actions) = machine.end_round();
+        let held = self.lock_held().take().unwrap_or_default();
+        effects.extend(self.execute(&mut machine, actions));
+        drop(machine);
+        for (count, result) in held {
+            let result = match result {
+                Some(r) if r >= 0 && !durable => Some(memdb::Errno::Eio.negative()),
+                other => other,
+            };
+            self.waiters.finish(count, result);
+        }
+        effects
+    }
+
+    fn lock_held(&self) -> MutexGuard<'_, Option<Vec<Held>>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reports a writer's result now, or at the end of the open delivery round.
+    fn finish(&self, count: u64, result: Option<i32>) {
+        if let Some(held) = self.lock_held().as_mut() {
+            held.push((count, result));
+            return;
+        }
+        self.waiters.finish(count, result);
     }
 
     /// Sends a NORMAL message and blocks (not on the dispatch thread!) until it is
@@ -263,8 +304,8 @@ impl<A: Application, T: Transport> Driver<A, T> {
                         pending.extend(machine.send_failed(&bytes));
                     }
                 }
-                Action::Completed { count, result } => self.waiters.finish(count, Some(result)),
-                Action::Aborted { count } => self.waiters.finish(count, None),
+                Action::Completed { count, result } => self.finish(count, Some(result)),
+                Action::Aborted { count } => self.finish(count, None),
                 Action::Leave => effects.push(Effect::Leave),
                 Action::ModeChanged { from, to } => effects.push(Effect::ModeChanged { from, to }),
                 Action::Log { level, message } => effects.push(Effect::Log { level, message }),
@@ -336,6 +377,29 @@ mod tests {
         rx.recv_timeout(Duration::from_secs(10)).expect("multicast");
         driver.reset();
         assert_eq!(writer.join().unwrap(), Err(WaitError::Aborted));
+    }
+
+    #[test]
+    fn a_round_answers_writers_only_at_its_end() {
+        let (tx, rx) = mpsc::channel();
+        let driver = Driver::new(dcdb(), Loop(Mutex::new(tx)));
+        let me = MemberId::new(1, 10);
+        driver.confchg(&[me], &[], &[me], 5);
+        let (subtype, payload) = op_to_message(&memdb::Op::Mkdir { path: "d".into() });
+        let count = driver.send(subtype.code(), &payload, 7).unwrap();
+        let bytes = rx.recv_timeout(Duration::from_secs(10)).expect("multicast");
+        driver.round(|| {
+            let effects = driver.deliver(me, &bytes, 7);
+            assert!(driver.lock().app().memdb().lookup("d").is_some());
+            let now = driver.waiters().wait_filled(count, Duration::ZERO);
+            assert_eq!(
+                now,
+                Some(Err(WaitError::Timeout)),
+                "answered inside the round"
+            );
+            effects
+        });
+        assert_eq!(driver.waiters().wait(count, Duration::ZERO), Ok(0));
     }
 
     #[test]
