@@ -125,6 +125,8 @@ impl Pipeline {
             };
             entry.state = State::Settled(result);
             results.discard_sent(count);
+            // The kernel may keep the inode until memory pressure; keep the entry small.
+            entry.path = String::new();
         }
         match entry.state {
             State::Settled(result) => Some(result),
