@@ -396,6 +396,11 @@ impl Filesystem for PveFs {
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        // The kernel asks right after create, before the first write: waiting here for the
+        // create's delivery would put its round trip back in front of the write.
+        if let Some(path) = self.pipeline.fresh_path(ino) {
+            return reply.attr(&TTL, &self.provisional_attr(ino, &path));
+        }
         match self.node(ino) {
             Some(node) => reply.attr(&Self::ttl(&node), &self.attr(ino, &node)),
             None => reply.error(Errno::ENOENT),

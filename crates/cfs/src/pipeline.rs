@@ -83,6 +83,20 @@ impl Pipeline {
         INodeNo(ino)
     }
 
+    /// The path of a provisional inode whose create has no result yet and no write behind
+    /// it: its attributes are still those `create` answered, so nothing needs to wait.
+    pub fn fresh_path(&self, ino: INodeNo) -> Option<String> {
+        match self.lock().get(&ino.0)? {
+            Entry {
+                path,
+                state: State::Sent(_),
+                written: false,
+                ..
+            } => Some(path.clone()),
+            _ => None,
+        }
+    }
+
     /// The first write to a provisional inode whose create has no result yet: calls
     /// `send(path, truncate)` (under the lock, so no other write to the file can overtake
     /// it) and returns what it returned. `None`: not such an inode (write the usual way).
@@ -253,12 +267,14 @@ mod tests {
         let pipeline = Pipeline::default();
         let ino = pipeline.insert("f".into(), node.send(Op::Create { path: "f".into() }), true);
         assert!(Pipeline::is_provisional(ino));
+        assert_eq!(pipeline.fresh_path(ino).as_deref(), Some("f"));
         let first = pipeline.send_first_write(ino, 0, |path, truncate| {
             assert!(truncate);
             node.send(write(path, b"data", truncate))
         });
         assert!(first.is_some());
-        // Only the first write rides behind the create.
+        // Only the first write rides behind the create; after it, attributes must wait.
+        assert_eq!(pipeline.fresh_path(ino), None);
         assert!(pipeline.send_first_write(ino, 4, |_, _| ()).is_none());
         node.deliver_all();
         pipeline.barrier(&node);
