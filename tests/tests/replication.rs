@@ -123,6 +123,51 @@ fn concurrent_writers_on_three_nodes_leave_identical_trees() {
     assert_eq!(sh(&lab, "node2", "ls /etc/pve/load | wc -l"), "121\n");
 }
 
+/// Creates are answered before their message is delivered (pipelined, see cfs::pipeline):
+/// two nodes racing to create the same names must still end with one tree everywhere, each
+/// file holding exactly one writer's data, and a new file must be visible once open returned.
+#[test]
+fn racing_creates_of_the_same_names_leave_identical_trees() {
+    let lab = Lab::up("e2e_rep5", &["--nodes", "3", "--corosync", "--pmxcfs"]);
+    sh(&lab, "node1", "mkdir /etc/pve/race");
+    wait_for(Duration::from_secs(10), "race dir on node2", || {
+        lab.exec("node2", &["test", "-d", "/etc/pve/race"])
+            .status
+            .success()
+    });
+    let writers: Vec<_> = ["node1", "node2"]
+        .iter()
+        .map(|node| {
+            let script = format!(
+                "for i in $(seq 1 150); do echo {node} > /etc/pve/race/f$i || echo f$i >> /root/lost.log; done; true"
+            );
+            lab.ctl_command(&["exec", node, "--", "sh", "-c", &script])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut w in writers {
+        assert!(w.wait().unwrap().success());
+    }
+    wait_converged(&lab);
+    let contents = sh(&lab, "node3", "cat /etc/pve/race/f*");
+    assert_eq!(contents.lines().count(), 150, "{contents}");
+    assert!(
+        contents.lines().all(|l| l == "node1" || l == "node2"),
+        "{contents}"
+    );
+    // Read-your-writes on the creating node: an empty create, a rename, a read.
+    let out = sh(
+        &lab,
+        "node1",
+        ": > /etc/pve/race/empty && test -e /etc/pve/race/empty && \
+         echo new > /etc/pve/race/tmp && mv /etc/pve/race/tmp /etc/pve/race/final && \
+         cat /etc/pve/race/final && stat -c %s /etc/pve/race/empty",
+    );
+    assert_eq!(out, "new\n0\n");
+    wait_converged(&lab);
+}
+
 #[test]
 fn a_cut_node_refuses_writes_and_catches_up_after_heal() {
     let lab = Lab::up("e2e_rep3", &["--nodes", "3", "--corosync", "--pmxcfs"]);

@@ -16,6 +16,7 @@ use memdb::{Memdb, Op};
 
 use crate::daemon::log;
 use crate::group::Group;
+use crate::pipeline::SentResults;
 use crate::propagate::{self, Decision};
 use crate::status::Status;
 use crate::vfiles::{ClusterMembers, MemberNode};
@@ -26,6 +27,8 @@ pub const DCDB_GROUP: &str = "pve_dcdb_v1\0";
 pub const KVSTORE_GROUP: &str = "pve_kvstore_v1\0";
 /// How long a writer waits for its own message to come back before giving up with EBUSY.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Least time between two summary-file writes for a version change alone.
+const STATE_VERSION_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Paths the cluster service writes outside /etc/pve.
 pub struct ClusterPaths {
@@ -129,6 +132,19 @@ impl ClusterService {
             Ok(result) => Err(-result),
             Err(_) => Err(libc::EBUSY),
         }
+    }
+
+    /// Sends `op` to the cluster without waiting for it; returns the message counter whose
+    /// result [`SentResults`] gives (and must finally discard).
+    pub fn send(&self, op: &Op) -> Result<u64, i32> {
+        if !dfsm::dcdb::may_write(&self.dcdb.driver.lock()) {
+            return Err(libc::EACCES);
+        }
+        let (subtype, payload) = dfsm::dcdb::op_to_message(op);
+        self.dcdb
+            .driver
+            .send(subtype.code(), &payload, memdb::unix_now())
+            .map_err(|_| libc::EBUSY)
     }
 
     /// Creates `nodes/<this node>/{qemu-server,lxc,openvz,priv}` and `priv/lock` in the
@@ -285,11 +301,11 @@ impl ClusterService {
     }
 
     fn dispatch_loop(self: Arc<Self>) {
-        let mut last_state = String::new();
+        let mut state_file = StateFile::default();
         self.dcdb.run(
             |effect| self.apply_effect(effect),
             || {
-                last_state = self.write_state_file(std::mem::take(&mut last_state));
+                self.write_state_file(&mut state_file);
                 let writable = {
                     let machine = self.dcdb.driver.lock();
                     machine.mode() == dfsm::Mode::Synced && dfsm::dcdb::may_write(&machine)
@@ -364,8 +380,10 @@ impl ClusterService {
         });
     }
 
-    /// Writes the replication summary when it changed; returns what was written.
-    fn write_state_file(&self, last: String) -> String {
+    /// Writes the replication summary when it changed. A change of the version alone is
+    /// written at most every [`STATE_VERSION_INTERVAL`]: this runs on the dispatch thread
+    /// after every delivery round, and a file write per round delays the next delivery.
+    fn write_state_file(&self, last: &mut StateFile) {
         let (mode, members) = {
             let machine = self.dcdb.driver.lock();
             (machine.mode(), machine.members())
@@ -374,18 +392,55 @@ impl ClusterService {
             .iter()
             .map(|m| format!("[{},{}]", m.nodeid, m.pid))
             .collect();
-        let state = format!(
-            "{{\"mode\":\"{}\",\"members\":[{}],\"version\":{},\"quorate\":{}}}\n",
+        let shape = format!(
+            "\"mode\":\"{}\",\"members\":[{}]",
             format!("{mode:?}").to_lowercase(),
             members.join(","),
-            self.memdb.version(),
-            self.status.is_quorate()
         );
-        if state != last {
-            let _ = propagate::write_atomically(&self.paths.state_file, &state);
+        let (version, quorate) = (self.memdb.version(), self.status.is_quorate());
+        let stale = last
+            .written
+            .is_none_or(|at| at.elapsed() >= STATE_VERSION_INTERVAL);
+        if shape == last.shape && quorate == last.quorate && (version == last.version || !stale) {
+            return;
         }
-        state
+        let state = format!("{{{shape},\"version\":{version},\"quorate\":{quorate}}}\n");
+        let _ = propagate::write_atomically(&self.paths.state_file, &state);
+        *last = StateFile {
+            shape,
+            version,
+            quorate,
+            written: Some(std::time::Instant::now()),
+        };
     }
+}
+
+impl SentResults for ClusterService {
+    fn wait_sent(&self, count: u64) -> Option<Result<u64, i32>> {
+        let outcome = self
+            .dcdb
+            .driver
+            .waiters()
+            .wait_filled(count, WRITE_TIMEOUT)?;
+        Some(match outcome {
+            Ok(result) if result >= 0 => Ok(result as u64),
+            Ok(result) => Err(-result),
+            Err(_) => Err(libc::EBUSY),
+        })
+    }
+
+    fn discard_sent(&self, count: u64) {
+        self.dcdb.driver.waiters().discard(count);
+    }
+}
+
+/// What the replication summary file last said, and when it was written.
+#[derive(Default)]
+struct StateFile {
+    shape: String,
+    version: u64,
+    quorate: bool,
+    written: Option<std::time::Instant>,
 }
 
 /// This node's address as its name resolves (what the original announces as `nodeip`).

@@ -158,6 +158,7 @@ fn serve(opts: &Options) -> Result<()> {
         status,
         gid,
         cluster,
+        pipeline: Default::default(),
     };
     let mut config = Config::default();
     config.mount_options = vec![

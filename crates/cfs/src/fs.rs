@@ -16,6 +16,7 @@ use memdb::{EntryInfo, Kind, Memdb, Op};
 
 use crate::cluster::ClusterService;
 use crate::namespace::{self, StatusFile, Synthetic, SYNTHETIC};
+use crate::pipeline::{Pipeline, SentResults};
 use crate::status::Status;
 
 /// First FUSE inode of the synthetic root entries.
@@ -33,6 +34,8 @@ pub struct PveFs {
     pub gid: u32,
     /// Replication, in cluster mode; `None` in local mode (writes go straight to the memdb).
     pub cluster: Option<Arc<ClusterService>>,
+    /// Creates answered before their delivery (cluster mode).
+    pub pipeline: Pipeline,
 }
 
 enum Node {
@@ -68,12 +71,95 @@ impl PveFs {
             let i = (ino.0 - SYNTHETIC_BASE) as usize;
             return SYNTHETIC.get(i).map(|(_, s)| Node::Synthetic(*s));
         }
-        let inode = ino.0.checked_sub(1)?;
+        let inode = if Pipeline::is_provisional(ino) {
+            self.settle(ino)?.ok()?
+        } else {
+            self.pipeline_barrier();
+            ino.0.checked_sub(1)?
+        };
         self.memdb.with_tree(|t| {
             let info = t.get(inode)?;
             let path = t.path_of(inode)?;
             Some(Node::Memdb(path, info))
         })
+    }
+
+    /// Waits for the create behind a provisional inode (`None`: not one of ours).
+    fn settle(&self, ino: INodeNo) -> Option<Result<u64, Errno>> {
+        let cluster = self.cluster.as_ref()?;
+        self.pipeline.settle(ino, &**cluster, |path| {
+            self.memdb
+                .lookup(path)
+                .map(|info| info.inode)
+                .ok_or(Errno::ENOENT)
+        })
+    }
+
+    /// Lets this node's pipelined creates land before anything reads the tree.
+    fn pipeline_barrier(&self) {
+        if let Some(cluster) = &self.cluster {
+            self.pipeline.barrier(&**cluster);
+        }
+    }
+
+    /// Sends a create without waiting for it when that is safe (see [`crate::pipeline`]):
+    /// `Some` provisional inode (or the error of sending), `None` to create the blocking way.
+    /// O_EXCL creates block: a late EEXIST must not let the following write clobber the file.
+    fn pipelined_create(&self, path: &str, flags: i32) -> Option<Result<INodeNo, Errno>> {
+        let cluster = self.cluster.as_ref()?;
+        if flags & libc::O_EXCL != 0 || self.memdb.with_tree(|t| t.check_create(path)).is_err() {
+            return None;
+        }
+        let send = || {
+            self.quorate_or_eacces()?;
+            let op = Op::Create {
+                path: path.to_string(),
+            };
+            let count = cluster.send(&op).map_err(Errno::from_i32)?;
+            self.status.path_changed(path);
+            let truncate = flags & libc::O_TRUNC != 0;
+            Ok(self.pipeline.insert(path.to_string(), count, truncate))
+        };
+        Some(send())
+    }
+
+    /// The first write to a file whose pipelined create is still on its way: sent right
+    /// behind it and waited for. `None`: write the usual way.
+    fn first_write(&self, ino: INodeNo, offset: u64, data: &[u8]) -> Option<Result<u64, Errno>> {
+        let cluster = self.cluster.as_ref()?;
+        let sent = self
+            .pipeline
+            .send_first_write(ino, offset, |path, truncate| {
+                self.quorate_or_eacces()?;
+                let op = Op::Write {
+                    path: path.to_string(),
+                    offset,
+                    data: data.to_vec(),
+                    truncate,
+                };
+                let count = cluster.send(&op).map_err(Errno::from_i32)?;
+                Ok((path.to_string(), count))
+            })?;
+        Some(sent.and_then(|(path, count)| {
+            let result = cluster.wait_sent(count).unwrap_or(Err(libc::EBUSY));
+            cluster.discard_sent(count);
+            self.status.path_changed(&path);
+            result.map_err(Errno::from_i32)
+        }))
+    }
+
+    /// Attributes of a file whose create is still on its way (empty, modified now).
+    fn provisional_attr(&self, ino: INodeNo, path: &str) -> FileAttr {
+        let info = EntryInfo {
+            inode: ino.0,
+            parent: 0,
+            version: 0,
+            writer: 0,
+            mtime: memdb::unix_now(),
+            size: 0,
+            kind: Kind::File,
+        };
+        self.attr(ino, &Node::Memdb(path.to_string(), info))
     }
 
     fn dir_path(&self, ino: INodeNo) -> Result<String, Errno> {
@@ -310,6 +396,11 @@ impl Filesystem for PveFs {
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        // The kernel asks right after create, before the first write: waiting here for the
+        // create's delivery would put its round trip back in front of the write.
+        if let Some(path) = self.pipeline.fresh_path(ino) {
+            return reply.attr(&TTL, &self.provisional_attr(ino, &path));
+        }
         match self.node(ino) {
             Some(node) => reply.attr(&Self::ttl(&node), &self.attr(ino, &node)),
             None => reply.error(Errno::ENOENT),
@@ -466,6 +557,13 @@ impl Filesystem for PveFs {
         _lock_owner: Option<fuser::LockOwner>,
         reply: ReplyWrite,
     ) {
+        if let Some(written) = self.first_write(ino, offset, data) {
+            // Delivered behind the create, so the create's result is known now.
+            return match (self.settle(ino), written) {
+                (Some(Err(e)), _) | (_, Err(e)) => reply.error(e),
+                (_, Ok(n)) => reply.written(n as u32),
+            };
+        }
         let result = match self.node(ino) {
             Some(Node::Memdb(path, _)) => {
                 let op = Op::Write {
@@ -584,13 +682,29 @@ impl Filesystem for PveFs {
         name: &OsStr,
         _mode: u32,
         _umask: u32,
-        _flags: i32,
+        flags: i32,
         reply: ReplyCreate,
     ) {
-        let result = self.child_path(parent, name).and_then(|path| {
-            self.apply(Op::Create { path: path.clone() }, &path)?;
-            self.lookup_path(&path)
-        });
+        let path = match self.child_path(parent, name) {
+            Ok(path) => path,
+            Err(e) => return reply.error(e),
+        };
+        match self.pipelined_create(&path, flags) {
+            Some(Ok(ino)) => {
+                return reply.created(
+                    &TTL,
+                    &self.provisional_attr(ino, &path),
+                    Generation(0),
+                    FileHandle(0),
+                    FopenFlags::FOPEN_DIRECT_IO,
+                )
+            }
+            Some(Err(e)) => return reply.error(e),
+            None => {}
+        }
+        let result = self
+            .apply(Op::Create { path: path.clone() }, &path)
+            .and_then(|_| self.lookup_path(&path));
         match result {
             Ok((ino, node)) => reply.created(
                 &Self::ttl(&node),
@@ -600,6 +714,41 @@ impl Filesystem for PveFs {
                 FopenFlags::FOPEN_DIRECT_IO,
             ),
             Err(e) => reply.error(e),
+        }
+    }
+
+    /// close(): reports a pipelined create that failed (nothing else is buffered here).
+    fn flush(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        _lock_owner: fuser::LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        match self.settle(ino) {
+            Some(Err(e)) => reply.error(e),
+            _ => reply.ok(),
+        }
+    }
+
+    fn release(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        _flags: OpenFlags,
+        _lock_owner: Option<fuser::LockOwner>,
+        _flush: bool,
+        reply: ReplyEmpty,
+    ) {
+        let _ = self.settle(ino);
+        reply.ok()
+    }
+
+    fn forget(&self, _req: &Request, ino: INodeNo, _nlookup: u64) {
+        if let Some(cluster) = &self.cluster {
+            self.pipeline.forget(ino, &**cluster);
         }
     }
 }

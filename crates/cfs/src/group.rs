@@ -95,12 +95,14 @@ impl<A: Application> Group<A> {
                 .unwrap_or(false);
             if readable {
                 match group.dispatch() {
-                    Ok(events) => {
+                    Ok(events) => effects.extend(self.driver.round(|| {
+                        let mut effects = Vec::new();
                         for event in events {
                             effects.extend(self.feed(event, now));
                         }
                         effects.extend(self.driver.flush(now));
-                    }
+                        effects
+                    })),
                     Err(e) => {
                         let msg = format!("cpg_dispatch failed: {e}; reconnecting");
                         log(self.domain, "crit", &msg);

@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod fs;
 pub mod group;
 pub mod namespace;
+pub mod pipeline;
 pub mod propagate;
 pub mod status;
 pub mod vfiles;

@@ -291,4 +291,16 @@ pub trait Application {
     /// End of a batch of deliveries (the driver calls [`crate::Dfsm::flush`] when its
     /// dispatch queue is drained): the application may send batched messages.
     fn flush(&mut self, _ctx: &mut Ctx<Self::Event>) {}
+
+    /// Extension (not in C): a delivery round starts ([`crate::Driver::round`]). Results of
+    /// the round's messages are reported to local writers only after [`Self::end_round`],
+    /// so the application may make their effects durable together there.
+    fn begin_round(&mut self) {}
+
+    /// The delivery round ends: make its effects durable. `Err` fails every result of the
+    /// round reported as a success (they become `-EIO`) and the node leaves as for a failed
+    /// delivery.
+    fn end_round(&mut self, _ctx: &mut Ctx<Self::Event>) -> Result<(), AppError> {
+        Ok(())
+    }
 }

@@ -99,6 +99,35 @@ impl Waiters {
         }
     }
 
+    /// Blocks until the slot is filled or gone, leaving it in place: `Some(result)` (as
+    /// [`Waiters::wait`] would return it) while the slot exists, `None` once someone removed
+    /// it. Several threads may wait for the same pipelined message this way.
+    pub fn wait_filled(&self, count: u64, timeout: Duration) -> Option<Result<i32, WaitError>> {
+        let deadline = Instant::now() + timeout;
+        let mut slots = self.lock();
+        loop {
+            match slots.get(&count) {
+                Some(Some(done)) => return Some(done.ok_or(WaitError::Aborted)),
+                Some(None) => {}
+                None => return None,
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Some(Err(WaitError::Timeout));
+            }
+            slots = self
+                .cond
+                .wait_timeout(slots, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Drops a slot (filled or not).
+    pub fn discard(&self, count: u64) {
+        self.lock().remove(&count);
+    }
+
     /// Blocks until the slot is filled (and removes it).
     pub fn wait(&self, count: u64, timeout: Duration) -> Result<i32, WaitError> {
         let deadline = Instant::now() + timeout;
@@ -132,7 +161,12 @@ pub struct Driver<A: Application, T: Transport> {
     machine: Mutex<Dfsm<A>>,
     transport: T,
     waiters: Waiters,
+    /// Writers' results held back while a delivery round is open ([`Driver::round`]).
+    held: Mutex<Option<Vec<Held>>>,
 }
+
+/// A writer's result held back: its counter and `Some(result)` or `None` for aborted.
+type Held = (u64, Option<i32>);
 
 impl<A: Application, T: Transport> Driver<A, T> {
     /// Wraps a machine.
@@ -141,6 +175,7 @@ impl<A: Application, T: Transport> Driver<A, T> {
             machine: Mutex::new(machine),
             transport,
             waiters: Waiters::default(),
+            held: Mutex::new(None),
         }
     }
 
@@ -180,6 +215,41 @@ impl<A: Application, T: Transport> Driver<A, T> {
         self.run(|m| m.reset())
     }
 
+    /// Runs one delivery round: `feed` hands the machine everything one dispatch returned
+    /// (and flushes). Writers learn their results only after the application made the round
+    /// durable ([`Application::end_round`]); if it could not, successes become `-EIO`.
+    pub fn round(&self, feed: impl FnOnce() -> Vec<Effect<A::Event>>) -> Vec<Effect<A::Event>> {
+        self.lock().begin_round();
+        *self.lock_held() = Some(Vec::new());
+        let mut effects = feed();
+        let mut machine = self.lock();
+        let (durable, actions) = machine.end_round();
+        let held = self.lock_held().take().unwrap_or_default();
+        effects.extend(self.execute(&mut machine, actions));
+        drop(machine);
+        for (count, result) in held {
+            let result = match result {
+                Some(r) if r >= 0 && !durable => Some(memdb::Errno::Eio.negative()),
+                other => other,
+            };
+            self.waiters.finish(count, result);
+        }
+        effects
+    }
+
+    fn lock_held(&self) -> MutexGuard<'_, Option<Vec<Held>>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reports a writer's result now, or at the end of the open delivery round.
+    fn finish(&self, count: u64, result: Option<i32>) {
+        if let Some(held) = self.lock_held().as_mut() {
+            held.push((count, result));
+            return;
+        }
+        self.waiters.finish(count, result);
+    }
+
     /// Sends a NORMAL message and blocks (not on the dispatch thread!) until it is
     /// delivered locally: `Ok(result)`, or an error the daemon maps to `EBUSY`.
     pub fn send_and_wait(
@@ -189,14 +259,25 @@ impl<A: Application, T: Transport> Driver<A, T> {
         now: u32,
         timeout: Duration,
     ) -> Result<i32, WaitError> {
-        let count = {
-            let mut machine = self.lock();
-            let (count, actions) = machine.send_normal(subtype, payload, now)?;
-            self.waiters.register(count);
-            self.execute(&mut machine, actions);
-            count
-        };
+        let count = self.send(subtype, payload, now)?;
         self.waiters.wait(count, timeout)
+    }
+
+    /// Sends a NORMAL message without waiting: returns its counter, whose result slot
+    /// ([`Driver::waiters`]) fills once the message is delivered locally (or aborted). The
+    /// caller must eventually remove the slot ([`Waiters::wait`] or [`Waiters::discard`]).
+    /// CPG keeps a sender's messages in order, so later messages apply after this one.
+    pub fn send(&self, subtype: u16, payload: &[u8], now: u32) -> Result<u64, WaitError> {
+        let mut machine = self.lock();
+        let (count, actions) = machine.send_normal(subtype, payload, now)?;
+        self.waiters.register(count);
+        self.execute(&mut machine, actions);
+        Ok(count)
+    }
+
+    /// Result slots of sent messages.
+    pub fn waiters(&self) -> &Waiters {
+        &self.waiters
     }
 
     fn run(&self, f: impl FnOnce(&mut Dfsm<A>) -> Vec<Action<A::Event>>) -> Vec<Effect<A::Event>> {
@@ -223,8 +304,8 @@ impl<A: Application, T: Transport> Driver<A, T> {
                         pending.extend(machine.send_failed(&bytes));
                     }
                 }
-                Action::Completed { count, result } => self.waiters.finish(count, Some(result)),
-                Action::Aborted { count } => self.waiters.finish(count, None),
+                Action::Completed { count, result } => self.finish(count, Some(result)),
+                Action::Aborted { count } => self.finish(count, None),
                 Action::Leave => effects.push(Effect::Leave),
                 Action::ModeChanged { from, to } => effects.push(Effect::ModeChanged { from, to }),
                 Action::Log { level, message } => effects.push(Effect::Log { level, message }),
@@ -296,6 +377,29 @@ mod tests {
         rx.recv_timeout(Duration::from_secs(10)).expect("multicast");
         driver.reset();
         assert_eq!(writer.join().unwrap(), Err(WaitError::Aborted));
+    }
+
+    #[test]
+    fn a_round_answers_writers_only_at_its_end() {
+        let (tx, rx) = mpsc::channel();
+        let driver = Driver::new(dcdb(), Loop(Mutex::new(tx)));
+        let me = MemberId::new(1, 10);
+        driver.confchg(&[me], &[], &[me], 5);
+        let (subtype, payload) = op_to_message(&memdb::Op::Mkdir { path: "d".into() });
+        let count = driver.send(subtype.code(), &payload, 7).unwrap();
+        let bytes = rx.recv_timeout(Duration::from_secs(10)).expect("multicast");
+        driver.round(|| {
+            let effects = driver.deliver(me, &bytes, 7);
+            assert!(driver.lock().app().memdb().lookup("d").is_some());
+            let now = driver.waiters().wait_filled(count, Duration::ZERO);
+            assert_eq!(
+                now,
+                Some(Err(WaitError::Timeout)),
+                "answered inside the round"
+            );
+            effects
+        });
+        assert_eq!(driver.waiters().wait(count, Duration::ZERO), Ok(0));
     }
 
     #[test]

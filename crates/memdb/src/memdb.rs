@@ -5,6 +5,11 @@
 //! so they are never blocked by a slow SQLite commit (they may see a change a moment before
 //! it is durable; its writer is answered only after the commit).
 //!
+//! Batches ([`Memdb::begin_batch`]/[`Memdb::end_batch`]): the DFSM dispatch thread applies
+//! every message of one delivery round in memory and commits their rows in one transaction
+//! at the end, before any writer of the round is answered; one SQLite commit per round
+//! instead of per message, and nothing acknowledged is ever missing from the database.
+//!
 //! Commit failures: the in-memory change stays, the memdb enters its error state (like the
 //! original) and every later modification — including ones already applied in memory and
 //! waiting for the database — fails with `EIO` without writing anything. The database thus
@@ -58,6 +63,9 @@ struct State {
 pub struct Memdb {
     state: RwLock<State>,
     pub(crate) db: Mutex<Option<Database>>,
+    /// Rows applied in memory but not committed yet while a batch is open (under `db`'s
+    /// lock order: taken after it).
+    batch: Mutex<Option<Vec<RowChange>>>,
     failed: AtomicBool,
     last_error: Mutex<Option<String>>,
     path: Option<PathBuf>,
@@ -110,6 +118,7 @@ impl Memdb {
             failed: AtomicBool::new(tree.has_errors()),
             state: RwLock::new(State { tree, locks }),
             db: Mutex::new(db),
+            batch: Mutex::new(None),
             last_error: Mutex::new(None),
             path,
         }
@@ -169,6 +178,10 @@ impl Memdb {
         if self.has_errors() {
             return Err(Errno::Eio);
         }
+        if let Some(batch) = self.lock_batch().as_mut() {
+            batch.extend(applied.changes);
+            return Ok(applied.result);
+        }
         if let Err(e) = database.commit(&applied.changes) {
             self.fail(e.to_string());
             drop(db);
@@ -176,6 +189,60 @@ impl Memdb {
             return Err(Errno::Eio);
         }
         Ok(applied.result)
+    }
+
+    fn lock_batch(&self) -> MutexGuard<'_, Option<Vec<RowChange>>> {
+        self.batch.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Opens a batch: until [`Memdb::end_batch`], [`Memdb::apply`] changes the tree at once
+    /// but only collects the rows; its results must not be reported before `end_batch`.
+    pub fn begin_batch(&self) {
+        let _db = self.lock_db();
+        self.lock_batch().get_or_insert_with(Vec::new);
+    }
+
+    /// Commits the rows of the open batch in one transaction and closes it. On failure the
+    /// memdb enters its error state (every operation of the batch must then count as
+    /// failed) and `Err(Errno::Eio)` is returned.
+    pub fn end_batch(&self) -> Result<(), Errno> {
+        let mut db = self.lock_db();
+        let Some(changes) = self.lock_batch().take() else {
+            return Ok(());
+        };
+        let result = self.commit_locked(&mut db, &changes);
+        drop(db);
+        if result.is_err() {
+            self.write_state().tree.set_error();
+        }
+        result
+    }
+
+    /// Commits rows collected by an open batch now (the batch stays open).
+    fn commit_batched(&self, db: &mut Option<Database>) -> Result<(), Errno> {
+        let changes = match self.lock_batch().as_mut() {
+            Some(batch) => std::mem::take(batch),
+            None => return Ok(()),
+        };
+        self.commit_locked(db, &changes)
+    }
+
+    /// Commits `changes`; a failure puts the memdb into its error state (the caller marks
+    /// the tree, whose lock must not be taken while `db` is held).
+    fn commit_locked(&self, db: &mut Option<Database>, changes: &[RowChange]) -> Result<(), Errno> {
+        let Some(database) = db.as_mut() else {
+            return Ok(());
+        };
+        if changes.is_empty() {
+            return Ok(());
+        }
+        if self.has_errors() {
+            return Err(Errno::Eio);
+        }
+        database.commit(changes).map_err(|e| {
+            self.fail(e.to_string());
+            Errno::Eio
+        })
     }
 
     /// Runs `f` with shared access to the tree.
@@ -293,6 +360,13 @@ impl Memdb {
         let mut st = self.write_state();
         if self.has_errors() {
             return Err(SyncError::ErrorState);
+        }
+        {
+            let mut db = self.lock_db();
+            if self.commit_batched(&mut db).is_err() {
+                st.tree.set_error();
+                return Err(SyncError::ErrorState);
+            }
         }
         let deletes = st.tree.index().deleted_in(leader);
         let vmlist = st.tree.vmlist().clone();

@@ -10,7 +10,9 @@
 //! * `rename` checks that the source can be unlinked *before* it unlinks an existing
 //!   target, so the original's "target lost in RAM" quirk cannot happen.
 
-use crate::path::{self, check_name, components, guest_config_comps, is_lock_path, split_parent};
+use crate::path::{
+    self, check_name, components, guest_config_comps, is_lock_path, split_parent, GuestConfig,
+};
 use crate::tree::{Entry, Node, RowChange, Tree, MAX_FILE_SIZE};
 use crate::Errno;
 
@@ -138,6 +140,31 @@ impl Tree {
         out
     }
 
+    /// Whether `Op::Create { path }` would succeed on the tree as it is (nothing changes).
+    pub fn check_create(&self, path: &str) -> Result<(), Errno> {
+        self.write_target(path, true).map(|_| ())
+    }
+
+    /// The checks of a write or create before anything changes.
+    fn write_target(
+        &self,
+        path: &str,
+        create: bool,
+    ) -> Result<(Target, Option<GuestConfig>), Errno> {
+        let t = self.target(path)?;
+        let guest = guest_config_comps(&components(path));
+        if guest.as_ref().is_some_and(|g| self.vmlist.conflicts(g)) {
+            return Err(Errno::Eexist);
+        }
+        match t.existing.map(|i| &self.entries[&i].node) {
+            Some(Node::Dir(_)) => return Err(Errno::Enotdir),
+            Some(Node::File(_)) if create => return Err(Errno::Eexist),
+            None if !create => return Err(Errno::Enoent),
+            _ => {}
+        }
+        Ok((t, guest))
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn write(
         &mut self,
@@ -154,17 +181,7 @@ impl Tree {
         if newsize > MAX_FILE_SIZE {
             return Err(Errno::Efbig);
         }
-        let t = self.target(path)?;
-        let guest = guest_config_comps(&components(path));
-        if guest.as_ref().is_some_and(|g| self.vmlist.conflicts(g)) {
-            return Err(Errno::Eexist);
-        }
-        match t.existing.map(|i| &self.entries[&i].node) {
-            Some(Node::Dir(_)) => return Err(Errno::Enotdir),
-            Some(Node::File(_)) if create => return Err(Errno::Eexist),
-            None if !create => return Err(Errno::Enoent),
-            _ => {}
-        }
+        let (t, guest) = self.write_target(path, create)?;
         let version = self.bump(writer, mtime);
         let inode = match t.existing {
             Some(i) => i,

@@ -365,4 +365,14 @@ impl Application for Dcdb {
     fn flush(&mut self, ctx: &mut Ctx<DcdbEvent>) {
         self.send_acks(ctx);
     }
+
+    fn begin_round(&mut self) {
+        self.memdb.begin_batch();
+    }
+
+    fn end_round(&mut self, _ctx: &mut Ctx<DcdbEvent>) -> Result<(), AppError> {
+        self.memdb
+            .end_batch()
+            .map_err(|_| AppError::fatal("memdb commit of a delivery round failed"))
+    }
 }

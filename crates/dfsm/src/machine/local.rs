@@ -102,6 +102,22 @@ impl<A: Application> Dfsm<A> {
         out
     }
 
+    /// Start of a delivery round (see [`Application::begin_round`]).
+    pub fn begin_round(&mut self) {
+        self.app.begin_round();
+    }
+
+    /// End of a delivery round: `Ok` if the application made the round durable.
+    pub fn end_round(&mut self) -> (bool, Vec<Action<A::Event>>) {
+        let mut out = Vec::new();
+        let (result, _) = self.with_app(&mut out, |app, ctx| app.end_round(ctx));
+        let ok = result.is_ok();
+        if let Err(e) = result {
+            self.app_failed(e, &mut out);
+        }
+        (ok, out)
+    }
+
     /// Connection (re-)initialization (C `dfsm_initialize`): drops the msg_queue, aborts
     /// every waiting writer, mode START. Refused (no change) if not restartable.
     pub fn reset(&mut self) -> Vec<Action<A::Event>> {

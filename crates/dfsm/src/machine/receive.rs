@@ -179,7 +179,7 @@ impl<A: Application> Dfsm<A> {
         }
     }
 
-    fn app_failed(&mut self, e: crate::app::AppError, out: &mut Out<A::Event>) {
+    pub(super) fn app_failed(&mut self, e: crate::app::AppError, out: &mut Out<A::Event>) {
         if e.fatal {
             log(out, Level::Critical, e.reason.clone());
             self.set_mode(Mode::Error, out);

@@ -215,3 +215,53 @@ fn sync_commit_persists_and_rejects_mismatch() {
     let member = Memdb::open(&path).unwrap();
     assert_eq!(member.version(), before, "rolled back");
 }
+
+#[test]
+fn a_batch_is_committed_at_its_end_in_one_piece() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.db");
+    let m = Memdb::open(&path).unwrap();
+    m.apply(&op_mkdir("d"), 0, 10).unwrap();
+    m.begin_batch();
+    m.apply(&Op::Create { path: "d/f".into() }, 0, 11).unwrap();
+    m.apply(&op_put("d/f", b"data"), 0, 12).unwrap();
+    // In memory at once (readers see it), on disk only at the end of the batch.
+    assert_eq!(m.read("d/f", 0, 10).unwrap(), b"data");
+    m.end_batch().unwrap();
+    let committed = m.checksum();
+    // A crash (drop without end_batch) loses the open batch and nothing before it.
+    m.begin_batch();
+    m.apply(&op_put("d/f", b"lost"), 0, 13).unwrap();
+    drop(m);
+    let m = Memdb::open(&path).unwrap();
+    assert_eq!(m.read("d/f", 0, 10).unwrap(), b"data");
+    assert_eq!(m.checksum(), committed);
+}
+
+#[test]
+fn a_failed_batch_commit_enters_the_error_state_and_keeps_the_db_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.db");
+    let m = Memdb::open(&path).unwrap();
+    m.apply(&op_mkdir("d"), 0, 10).unwrap();
+    let before = m.checksum();
+    {
+        let db = m.db.lock().unwrap();
+        let conn = &db.as_ref().unwrap().conn;
+        conn.execute_batch(
+            "CREATE TRIGGER boom BEFORE INSERT ON tree WHEN NEW.name = 'g' \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+        )
+        .unwrap();
+    }
+    m.begin_batch();
+    m.apply(&Op::Create { path: "d/f".into() }, 0, 11).unwrap();
+    m.apply(&Op::Create { path: "d/g".into() }, 0, 12).unwrap();
+    assert_eq!(m.end_batch(), Err(Errno::Eio));
+    assert!(m.has_errors());
+    assert!(m.with_tree(Tree::has_errors));
+    drop(m);
+    let m = Memdb::open(&path).unwrap();
+    assert!(m.lookup("d/f").is_none(), "the whole batch was rolled back");
+    assert_eq!(m.checksum(), before);
+}
