@@ -87,12 +87,12 @@ impl PveFs {
     /// Waits for the create behind a provisional inode (`None`: not one of ours).
     fn settle(&self, ino: INodeNo) -> Option<Result<u64, Errno>> {
         let cluster = self.cluster.as_ref()?;
-        self.pipeline.settle(ino, &**cluster, |path| {
-            self.memdb
-                .lookup(path)
-                .map(|info| info.inode)
-                .ok_or(Errno::ENOENT)
-        })
+        self.pipeline
+            .settle(ino, &**cluster, |path| match self.memdb.lookup(path) {
+                Some(info) if info.kind == Kind::File => Ok(info.inode),
+                Some(_) => Err(Errno::EEXIST),
+                None => Err(Errno::ENOENT),
+            })
     }
 
     /// Lets this node's pipelined creates land before anything reads the tree.
