@@ -165,6 +165,15 @@ fn racing_creates_of_the_same_names_leave_identical_trees() {
          cat /etc/pve/race/final && stat -c %s /etc/pve/race/empty",
     );
     assert_eq!(out, "new\n0\n");
+    // A freshly created file shows one inode number through its descriptor and its path.
+    let inodes = sh(
+        &lab,
+        "node1",
+        "exec 3>/etc/pve/race/ino && echo x >&3 && stat -L -c %i /proc/self/fd/3 && \
+         stat -c %i /etc/pve/race/ino",
+    );
+    let numbers: Vec<&str> = inodes.lines().collect();
+    assert!(numbers.len() == 2 && numbers[0] == numbers[1], "{inodes}");
     wait_converged(&lab);
 }
 

@@ -377,6 +377,16 @@ impl PveFs {
     }
 }
 
+/// The inode number `stat` shows for `node` asked for as `ino`: always the memdb inode's
+/// FUSE number, so a file opened through a pipelined create's provisional inode shows the
+/// same number in `fstat` as its path does in `stat`.
+fn shown_ino(ino: INodeNo, node: &Node) -> INodeNo {
+    match node {
+        Node::Memdb(_, info) => INodeNo(info.inode + 1),
+        Node::Synthetic(_) => ino,
+    }
+}
+
 impl Filesystem for PveFs {
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         if parent == INodeNo::ROOT {
@@ -402,7 +412,7 @@ impl Filesystem for PveFs {
             return reply.attr(&TTL, &self.provisional_attr(ino, &path));
         }
         match self.node(ino) {
-            Some(node) => reply.attr(&Self::ttl(&node), &self.attr(ino, &node)),
+            Some(node) => reply.attr(&Self::ttl(&node), &self.attr(shown_ino(ino, &node), &node)),
             None => reply.error(Errno::ENOENT),
         }
     }
@@ -432,7 +442,7 @@ impl Filesystem for PveFs {
             return reply.error(e);
         }
         match self.node(ino) {
-            Some(node) => reply.attr(&Self::ttl(&node), &self.attr(ino, &node)),
+            Some(node) => reply.attr(&Self::ttl(&node), &self.attr(shown_ino(ino, &node), &node)),
             // A lock directory removed by utime(0, 0).
             None => reply.error(Errno::ENOENT),
         }
