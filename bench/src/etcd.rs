@@ -22,6 +22,9 @@ struct Client {
 
 impl Client {
     fn connect(addr: &str) -> Result<Client> {
+        // The workspace builds reqwest without a default TLS provider; plain HTTP still needs
+        // one installed to build a client.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::blocking::Client::builder()
             .tcp_nodelay(true)
             .pool_max_idle_per_host(1)
