@@ -388,3 +388,40 @@ pub fn etcd(lab: &Lab, s: &Sizes, e: &mut System) -> Result<()> {
     drop(cluster);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Command, Stdio};
+
+    use super::*;
+
+    fn child(script: &str) -> std::process::Child {
+        Command::new("sh")
+            .args(["-c", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    #[test]
+    fn wait_ready_returns_at_the_ready_line_and_the_result_still_arrives() {
+        let mut c = child("echo starting >&2; echo ready >&2; sleep 0.1; echo '{\"ok\":1}'");
+        wait_ready(&mut c).unwrap();
+        assert_eq!(join(c).unwrap()["ok"], 1);
+    }
+
+    #[test]
+    fn wait_ready_fails_when_the_worker_ends_first() {
+        let mut c = child("echo failed >&2; exit 1");
+        assert!(wait_ready(&mut c).is_err());
+    }
+
+    #[test]
+    fn write_message_size_is_header_path_nul_and_data() {
+        assert_eq!(
+            write_msg_size("bench/seq/f00000", 512),
+            24 + 20 + 16 + 1 + 512
+        );
+    }
+}
