@@ -1,5 +1,7 @@
 //! The raw limit: a CPG group of our own (not one of pmxcfs's groups) where one sender
-//! multicasts AGREED messages and counts its own deliveries per second.
+//! multicasts AGREED messages; the figure is the time from its first mcast until its own
+//! delivery of the last one. Every member reports how many it received and when, so the
+//! harness can check that the sender's count was not ahead of the group.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -9,18 +11,26 @@ use rust_corosync::cpg::{self, Address, Handle};
 use rust_corosync::{CsError, DispatchFlags, NodeId};
 use serde_json::{json, Value};
 
+use crate::clock::mono_ns;
+
 const GROUP: &str = "quorate_bench_cpg";
 
 static DELIVERED: AtomicU64 = AtomicU64::new(0);
+static FIRST_NS: AtomicU64 = AtomicU64::new(0);
+static LAST_NS: AtomicU64 = AtomicU64::new(0);
 static MEMBERS: AtomicUsize = AtomicUsize::new(0);
 static STOP: AtomicBool = AtomicBool::new(false);
 
 fn deliver(_h: &Handle, _g: String, _n: NodeId, _p: u32, msg: &[u8], _l: usize) {
     if msg.first() == Some(&b'S') {
         STOP.store(true, Ordering::SeqCst);
-    } else {
-        DELIVERED.fetch_add(1, Ordering::SeqCst);
+        return;
     }
+    let now = mono_ns();
+    if DELIVERED.fetch_add(1, Ordering::SeqCst) == 0 {
+        FIRST_NS.store(now, Ordering::SeqCst);
+    }
+    LAST_NS.store(now, Ordering::SeqCst);
 }
 
 fn confchg(_h: &Handle, _g: &str, members: Vec<Address>, _l: Vec<Address>, _j: Vec<Address>) {
@@ -73,48 +83,65 @@ fn wait(handle: &Handle, fd: i32, what: &str, secs: u64, done: impl Fn() -> bool
     Ok(())
 }
 
-fn mcast(handle: &Handle, fd: i32, msg: &[u8]) -> Result<()> {
+/// Multicasts one message; on flow control (TRY_AGAIN) dispatches and retries. Returns how
+/// many retries it took.
+fn mcast(handle: &Handle, fd: i32, msg: &[u8]) -> Result<u64> {
+    let mut retries = 0;
     loop {
         match cpg::mcast_joined(handle, cpg::Guarantee::TypeAgreed, msg) {
-            Err(CsError::CsErrTryAgain) => pump(handle, fd, 1)?,
-            other => return other.map_err(cs("cpg_mcast_joined")),
+            Err(CsError::CsErrTryAgain) => {
+                retries += 1;
+                pump(handle, fd, 1)?;
+            }
+            other => return other.map(|()| retries).map_err(cs("cpg_mcast_joined")),
         }
     }
 }
 
-/// `cpg-send N SIZE MEMBERS`: waits for MEMBERS members, sends N messages of SIZE bytes, and
-/// reports own AGREED deliveries per second; then tells the members to stop.
+/// `cpg-send N SIZE MEMBERS`: waits for MEMBERS members, sends N messages of SIZE bytes and
+/// reports the time from the first mcast until its own delivery of the last one; then tells
+/// the members to stop.
 pub fn send(n: u64, size: usize, members: usize) -> Result<Value> {
     let (handle, fd) = open()?;
     wait(&handle, fd, "all CPG members", 60, || {
         MEMBERS.load(Ordering::SeqCst) >= members
     })?;
     let mut msg = vec![b'D'; size.max(1)];
-    let start = Instant::now();
+    let mut try_again = 0;
+    let start = mono_ns();
     for i in 0..n {
         if size >= 9 {
             msg[1..9].copy_from_slice(&i.to_le_bytes());
         }
-        mcast(&handle, fd, &msg)?;
+        try_again += mcast(&handle, fd, &msg)?;
         pump(&handle, fd, 0)?;
     }
+    let sent = mono_ns();
     wait(&handle, fd, "own deliveries", 120, || {
         DELIVERED.load(Ordering::SeqCst) >= n
     })?;
-    let secs = start.elapsed().as_secs_f64();
+    let end = LAST_NS.load(Ordering::SeqCst);
     mcast(&handle, fd, b"S")?;
     let _ = wait(&handle, fd, "stop echo", 5, || STOP.load(Ordering::SeqCst));
     let _ = cpg::leave(&handle, GROUP);
-    Ok(json!({ "n": n, "size": size, "secs": secs, "per_s": n as f64 / secs }))
+    let secs = (end - start) as f64 / 1e9;
+    Ok(
+        json!({ "n": n, "size": size, "start_ns": start, "sent_ns": sent, "end_ns": end,
+               "secs": secs, "per_s": n as f64 / secs, "try_again": try_again }),
+    )
 }
 
-/// `cpg-member`: joins the group and dispatches until the sender's stop message.
+/// `cpg-member`: joins the group and dispatches until the sender's stop message; reports
+/// how many data messages arrived and when the first and the last did.
 pub fn member(timeout_s: u64) -> Result<Value> {
     let (handle, fd) = open()?;
     wait(&handle, fd, "stop message", timeout_s, || {
         STOP.load(Ordering::SeqCst)
     })?;
-    let received = DELIVERED.load(Ordering::SeqCst);
     let _ = cpg::leave(&handle, GROUP);
-    Ok(json!({ "received": received }))
+    Ok(json!({
+        "received": DELIVERED.load(Ordering::SeqCst),
+        "first_ns": FIRST_NS.load(Ordering::SeqCst),
+        "last_ns": LAST_NS.load(Ordering::SeqCst),
+    }))
 }

@@ -1,18 +1,56 @@
-//! The etcd peer: in-node client workloads (`worker etcd-*`) over the v3 JSON gateway, and the
-//! host side that starts a 3-member cluster inside the lab nodes and stops it by pid.
+//! The etcd peer: in-node client workloads (`worker etcd-*`) over the v3 JSON gateway with
+//! reqwest (one keep-alive connection per client), and the host side that starts a 3-member
+//! cluster inside the lab nodes and stops it by pid.
 
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::clock::mono_ns;
-use crate::http::Client;
 use crate::lab::Lab;
 use crate::worker::payload;
+
+/// A v3 JSON-gateway client bound to one member.
+struct Client {
+    http: reqwest::blocking::Client,
+    base: String,
+}
+
+impl Client {
+    fn connect(addr: &str) -> Result<Client> {
+        // The workspace builds reqwest without a default TLS provider; plain HTTP still needs
+        // one installed to build a client.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::blocking::Client::builder()
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(1)
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Client {
+            http,
+            base: format!("http://{addr}"),
+        })
+    }
+
+    /// POSTs `body` to `path`; the JSON answer, or an error on a non-success status.
+    fn post(&mut self, path: &str, body: &Value) -> Result<Value> {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .with_context(|| format!("POST {}{path}", self.base))?;
+        let status = resp.status();
+        if !status.is_success() {
+            bail!("HTTP {status}: {}", resp.text().unwrap_or_default());
+        }
+        Ok(resp.json()?)
+    }
+}
 
 fn put(c: &mut Client, key: &str, value: &str) -> Result<()> {
     c.post(

@@ -15,6 +15,11 @@ pub const FIGURES: &[(&str, &str, &str)] = &[
     ("repl_p99_ms", "ms", "4. replication delay node1→node3, p99"),
     ("catchup_s", "s", "5. catch-up of node3 after heal"),
     (
+        "catchup_formed_s",
+        "s",
+        "5. catch-up of node3 after membership formed",
+    ),
+    (
         "rss_before_mib",
         "MiB",
         "6. daemon RSS before (max of 3 nodes)",

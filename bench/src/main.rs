@@ -6,8 +6,8 @@ mod clock;
 mod cpg;
 mod etcd;
 mod figures;
-mod http;
 mod lab;
+mod membership;
 mod run;
 mod worker;
 
@@ -26,6 +26,10 @@ struct Cli {
     /// Where to write the JSON results.
     #[arg(long, default_value = "target/bench/results.json")]
     out: PathBuf,
+    /// Name of the lab to bring up (and take down): two runs with different names can't
+    /// collide.
+    #[arg(long, default_value = "bench")]
+    lab: String,
     /// Skip the etcd peer (its figures are reported unavailable).
     #[arg(long)]
     no_etcd: bool,
@@ -67,10 +71,11 @@ enum Worker {
     Digest {
         dir: PathBuf,
     },
-    WaitTree {
+    CatchupWatch {
         dir: PathBuf,
         n: usize,
         digest: String,
+        members: usize,
         timeout_s: u64,
     },
     TimeCmd {
@@ -129,12 +134,13 @@ fn worker(w: Worker) -> Result<Value> {
             timeout_s,
         } => worker::poll(&dir, n, size, timeout_s),
         Worker::Digest { dir } => worker::digest(&dir),
-        Worker::WaitTree {
+        Worker::CatchupWatch {
             dir,
             n,
             digest,
+            members,
             timeout_s,
-        } => worker::wait_tree(&dir, n, &digest, timeout_s),
+        } => worker::catchup_watch(&dir, n, &digest, members, timeout_s),
         Worker::TimeCmd { n, cmd } => worker::time_cmd(n, &cmd),
         Worker::CpgSend { n, size, members } => cpg::send(n, size, members),
         Worker::CpgMember { timeout_s } => cpg::member(timeout_s),
@@ -163,8 +169,17 @@ fn worker(w: Worker) -> Result<Value> {
 
 fn bench(cli: &Cli) -> Result<Value> {
     let sizes = run::Sizes::new(cli.smoke);
-    let lab = lab::Lab::new("bench")?;
-    eprintln!("quorate-bench: bringing up lab 'bench' (3 nodes, corosync, pmxcfs)");
+    if cfg!(debug_assertions) && !cli.smoke {
+        eprintln!(
+            "quorate-bench: WARNING: debug build; Quorate's crates are unoptimised, so the \
+             figures are not meaningful (build with `cargo build --release`)"
+        );
+    }
+    let lab = lab::Lab::new(&cli.lab)?;
+    eprintln!(
+        "quorate-bench: bringing up lab '{}' (3 nodes, corosync, pmxcfs)",
+        cli.lab
+    );
     lab.up()?;
     let (mut q, mut e, mut c) = (
         figures::System::default(),
@@ -186,7 +201,9 @@ fn bench(cli: &Cli) -> Result<Value> {
             }
         }
         eprintln!("quorate-bench: catch-up ({} files)", sizes.catchup);
-        q.set("catchup_s", run::catchup(&lab, &sizes));
+        run::set_catchup(&mut q, run::catchup(&lab, &sizes));
+        eprintln!("quorate-bench: raw CPG for the catch-up's messages");
+        run::cpg_catchup(&lab, &sizes, &mut c);
         let pids_after = lab.pmxcfs_pids().unwrap_or(pids);
         run_rss_after(&mut q, &pids_after);
         Ok(())
@@ -195,6 +212,8 @@ fn bench(cli: &Cli) -> Result<Value> {
     result?;
     let mut doc = json!({
         "smoke": cli.smoke,
+        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "lab": cli.lab,
         "machine": { "nproc": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
         "sizes": { "files": sizes.files, "overwrites": sizes.overwrites, "samples": sizes.samples,
                    "catchup_files": sizes.catchup, "cpg_msgs": sizes.cpg_msgs },

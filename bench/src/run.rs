@@ -197,9 +197,17 @@ fn wait_quorate(lab: &Lab, node: &str, want: bool, secs: u64) -> Result<()> {
     Ok(())
 }
 
-/// Cut node3, write `catchup` files on node1, heal; seconds from heal until node3's digest of
-/// the directory matches node1's.
-pub fn catchup(lab: &Lab, s: &Sizes) -> Result<f64> {
+/// Catch-up of node3: seconds from `heal` and from node3's first quorate 3-node membership
+/// until node3's copy of the directory was complete (and its digest matched node1's).
+pub struct Catchup {
+    pub from_heal_s: f64,
+    pub from_membership_s: f64,
+    pub detail: Value,
+}
+
+/// Cut node3, write `catchup` files on node1, heal; node3 times membership formation and
+/// the moment its tree matches.
+pub fn catchup(lab: &Lab, s: &Sizes) -> Result<Catchup> {
     let dir = "/etc/pve/bench/catchup";
     lab.ctl(&["cut", "node3"])?;
     let result = (|| {
@@ -208,10 +216,30 @@ pub fn catchup(lab: &Lab, s: &Sizes) -> Result<f64> {
         lab.worker("node1", &["create", dir, &n(s.catchup), "512"])?;
         let digest = lab.worker("node1", &["digest", dir])?;
         let want = digest["digest"].as_str().context("digest")?.to_string();
-        let t0 = mono_ns();
+        let mut watch = lab.spawn_worker(
+            "node3",
+            &["catchup-watch", dir, &n(s.catchup), &want, "3", "600"],
+        )?;
+        wait_ready(&mut watch)?;
+        let healed = mono_ns();
         lab.ctl(&["heal", "node3"])?;
-        let m = lab.worker("node3", &["wait-tree", dir, &n(s.catchup), &want, "600"])?;
-        Ok((m["match_ns"].as_u64().context("match_ns")? - t0) as f64 / 1e9)
+        let m = join(watch)?;
+        let at = |key: &str| -> Result<f64> {
+            let ns = m[key].as_u64().with_context(|| format!("{key} in {m}"))?;
+            Ok((ns as f64 - healed as f64) / 1e9)
+        };
+        let (formed, complete, matched) = (at("formed_ns")?, at("complete_ns")?, at("match_ns")?);
+        Ok(Catchup {
+            from_heal_s: complete,
+            from_membership_s: complete - formed,
+            detail: json!({
+                "files": s.catchup,
+                "membership_formed_s": formed,
+                "tree_complete_s": complete,
+                "digest_matched_s": matched,
+                "note": "seconds after heal, measured in node3",
+            }),
+        })
     })();
     if result.is_err() {
         let _ = lab.ctl(&["heal", "node3"]);
@@ -219,39 +247,106 @@ pub fn catchup(lab: &Lab, s: &Sizes) -> Result<f64> {
     result
 }
 
-/// Raw CPG: own AGREED deliveries/s at the sender (node1) with node2 and node3 joined.
-fn cpg_rate(lab: &Lab, msgs: usize, size: usize) -> Result<f64> {
+pub fn set_catchup(q: &mut System, r: Result<Catchup>) {
+    match r {
+        Ok(c) => {
+            q.set("catchup_s", Ok(c.from_heal_s));
+            q.set("catchup_formed_s", Ok(c.from_membership_s));
+            q.set_extra("catchup_s", c.detail.clone());
+            q.set_extra("catchup_formed_s", c.detail);
+        }
+        Err(e) => {
+            q.set("catchup_formed_s", Err(anyhow::anyhow!("{e:#}")));
+            q.set("catchup_s", Err(e));
+        }
+    }
+}
+
+/// Reads the worker's stderr until it says `ready` (its tracking is set up).
+fn wait_ready(child: &mut std::process::Child) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    let stderr = child.stderr.take().context("worker stderr")?;
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        if line? == "ready" {
+            std::thread::spawn(move || lines.for_each(drop));
+            return Ok(());
+        }
+    }
+    bail!("worker ended before it was ready")
+}
+
+/// One raw CPG run: the sender's rate and what every member saw.
+struct CpgRun {
+    per_s: f64,
+    secs: f64,
+    detail: Value,
+}
+
+/// Raw CPG with node2 and node3 joined: `msgs` AGREED messages of `size` bytes from node1,
+/// timed from the first mcast until node1's own delivery of the last; fails unless both
+/// other members received every message.
+fn cpg_run(lab: &Lab, msgs: usize, size: usize) -> Result<CpgRun> {
     let members = ["node2", "node3"].map(|node| lab.spawn_worker(node, &["cpg-member", "180"]));
     let sent = lab.worker("node1", &["cpg-send", &n(msgs), &n(size), "3"]);
-    for m in members {
-        join(m?)?;
+    let members = members
+        .into_iter()
+        .map(|m| join(m?))
+        .collect::<Result<Vec<_>>>()?;
+    let sent = sent?;
+    let start = sent["start_ns"].as_u64().context("start_ns")?;
+    let ms_after_start = |ns: &Value| ns.as_u64().map(|t| (t as f64 - start as f64) / 1e6);
+    let mut seen = Vec::new();
+    for (node, m) in ["node2", "node3"].iter().zip(&members) {
+        let received = m["received"].as_u64().context("received")?;
+        if received != msgs as u64 {
+            bail!("CPG member {node} received {received} of {msgs} messages");
+        }
+        seen.push(json!({ "node": node, "received": received,
+                          "last_ms": ms_after_start(&m["last_ns"]) }));
     }
-    num(&sent?, "per_s")
+    let secs = num(&sent, "secs")?;
+    Ok(CpgRun {
+        per_s: num(&sent, "per_s")?,
+        secs,
+        detail: json!({
+            "msg_bytes": size, "msgs": msgs, "unit_note": "msgs/s",
+            "sender_own_last_ms": secs * 1e3,
+            "sender_mcast_done_ms": ms_after_start(&sent["sent_ns"]),
+            "try_again": sent["try_again"], "members": seen,
+        }),
+    })
+}
+
+fn set_cpg(c: &mut System, key: &str, run: &Result<CpgRun>, value: impl Fn(&CpgRun) -> f64) {
+    match run {
+        Ok(r) => {
+            c.set(key, Ok(value(r)));
+            c.set_extra(key, r.detail.clone());
+        }
+        Err(e) => c.set(key, Err(anyhow::anyhow!("{e:#}"))),
+    }
 }
 
 pub fn cpg(lab: &Lab, s: &Sizes, c: &mut System) {
-    let create = write_msg_size("bench/seq/f00000", 512);
-    let ow = write_msg_size("bench/ow.bin", 4096);
-    let r = cpg_rate(lab, s.cpg_msgs, create);
-    let rate = r.as_ref().ok().copied();
-    c.set("create_seq", r);
-    c.set_extra(
-        "create_seq",
-        json!({ "msg_bytes": create, "unit_note": "msgs/s" }),
-    );
-    c.set("create_3w", rate.context("no CPG rate"));
-    c.set("overwrite", cpg_rate(lab, s.cpg_msgs, ow));
-    c.set_extra(
-        "overwrite",
-        json!({ "msg_bytes": ow, "unit_note": "msgs/s" }),
-    );
+    let create = cpg_run(lab, s.cpg_msgs, write_msg_size("bench/seq/f00000", 512));
+    set_cpg(c, "create_seq", &create, |r| r.per_s);
+    set_cpg(c, "create_3w", &create, |r| r.per_s);
+    let ow = cpg_run(lab, s.cpg_msgs, write_msg_size("bench/ow.bin", 4096));
+    set_cpg(c, "overwrite", &ow, |r| r.per_s);
+}
+
+/// Raw CPG time for as many create-sized messages as the catch-up wrote (the same run as
+/// Quorate's catch-up, right after it).
+pub fn cpg_catchup(lab: &Lab, s: &Sizes, c: &mut System) {
+    let size = write_msg_size("bench/catchup/f00000", 512);
+    let run = cpg_run(lab, s.catchup, size);
+    set_cpg(c, "catchup_formed_s", &run, |r| r.secs);
     c.set(
         "catchup_s",
-        rate.map(|r| s.catchup as f64 / r).context("no CPG rate"),
-    );
-    c.set_extra(
-        "catchup_s",
-        json!({ "note": "time to deliver one create-sized message per catch-up file" }),
+        Err(anyhow::anyhow!(
+            "includes Corosync's membership formation; compare catchup_formed_s"
+        )),
     );
 }
 
@@ -292,4 +387,41 @@ pub fn etcd(lab: &Lab, s: &Sizes, e: &mut System) -> Result<()> {
     rss(e, "rss_after_mib", cluster.pids());
     drop(cluster);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Command, Stdio};
+
+    use super::*;
+
+    fn child(script: &str) -> std::process::Child {
+        Command::new("sh")
+            .args(["-c", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    #[test]
+    fn wait_ready_returns_at_the_ready_line_and_the_result_still_arrives() {
+        let mut c = child("echo starting >&2; echo ready >&2; sleep 0.1; echo '{\"ok\":1}'");
+        wait_ready(&mut c).unwrap();
+        assert_eq!(join(c).unwrap()["ok"], 1);
+    }
+
+    #[test]
+    fn wait_ready_fails_when_the_worker_ends_first() {
+        let mut c = child("echo failed >&2; exit 1");
+        assert!(wait_ready(&mut c).is_err());
+    }
+
+    #[test]
+    fn write_message_size_is_header_path_nul_and_data() {
+        assert_eq!(
+            write_msg_size("bench/seq/f00000", 512),
+            24 + 20 + 16 + 1 + 512
+        );
+    }
 }

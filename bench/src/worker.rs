@@ -119,16 +119,18 @@ pub fn digest(dir: &Path) -> Result<Value> {
     Ok(json!({ "digest": digest, "files": files }))
 }
 
-/// `wait-tree DIR N DIGEST TIMEOUT_S`: waits until DIR holds N entries, then until its digest
-/// equals DIGEST; mono ns of the match.
-pub fn wait_tree(dir: &Path, n: usize, want: &str, timeout_s: u64) -> Result<Value> {
+/// Polls DIR until it holds N entries and its digest equals DIGEST. Returns the mono ns of
+/// the listing that first showed N entries in the matching pass (a sync commit replaces the
+/// whole tree at once, so the tree was complete then) and of the end of that digest.
+fn wait_tree_ns(dir: &Path, n: usize, want: &str, timeout_s: u64) -> Result<(u64, u64)> {
     let deadline = Instant::now() + Duration::from_secs(timeout_s);
     loop {
+        let listed = mono_ns();
         let count = fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
         if count >= n {
             if let Ok((d, _)) = tree_digest(dir) {
                 if d == want {
-                    return Ok(json!({ "match_ns": mono_ns() }));
+                    return Ok((listed, mono_ns()));
                 }
             }
         }
@@ -138,8 +140,37 @@ pub fn wait_tree(dir: &Path, n: usize, want: &str, timeout_s: u64) -> Result<Val
                 dir.display()
             );
         }
-        sleep(Duration::from_millis(5));
+        sleep(Duration::from_millis(1));
     }
+}
+
+/// `catchup-watch DIR N DIGEST MEMBERS TIMEOUT_S`: tracks Corosync's quorum (prints `ready`
+/// on stderr once tracking), then waits in `wait_tree_ns`; adds the mono ns at which this node
+/// first saw a quorate membership of MEMBERS nodes.
+pub fn catchup_watch(
+    dir: &Path,
+    n: usize,
+    want: &str,
+    members: usize,
+    timeout_s: u64,
+) -> Result<Value> {
+    crate::membership::start(members)?;
+    if crate::membership::formed().is_some() {
+        bail!("membership of {members} already formed before the heal");
+    }
+    eprintln!("ready");
+    let (complete, matched) = wait_tree_ns(dir, n, want, timeout_s)?;
+    let deadline = Instant::now() + Duration::from_secs(timeout_s);
+    let formed = loop {
+        if let Some((ns, _)) = crate::membership::formed() {
+            break ns;
+        }
+        if Instant::now() > deadline {
+            bail!("tree matched but no quorate membership of {members} was seen");
+        }
+        sleep(Duration::from_millis(1));
+    };
+    Ok(json!({ "formed_ns": formed, "complete_ns": complete, "match_ns": matched }))
 }
 
 /// `time-cmd N CMD…`: runs CMD N times; latency p50/p99 in ms and whether all succeeded.

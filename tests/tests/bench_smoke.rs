@@ -6,13 +6,14 @@ use std::process::Command;
 
 use quorate_e2e::bin_dir;
 
-const FIGURES: [&str; 9] = [
+const FIGURES: [&str; 10] = [
     "create_seq",
     "create_3w",
     "overwrite",
     "repl_p50_ms",
     "repl_p99_ms",
     "catchup_s",
+    "catchup_formed_s",
     "rss_before_mib",
     "rss_after_mib",
     "pvecm_status_ms",

@@ -105,6 +105,7 @@ fn signal_ready() {
 }
 
 fn serve(opts: &Options) -> Result<()> {
+    limit_allocator_arenas();
     let nodename = nodename()?;
     let gid = www_data_gid()?;
     // SAFETY: umask(2) cannot fail.
@@ -198,6 +199,20 @@ fn serve(opts: &Options) -> Result<()> {
     let _ = fs::remove_file(&opts.pidfile);
     log("main", "notice", "exit proxmox configuration filesystem");
     result.context("FUSE session failed")
+}
+
+/// glibc gives every thread that allocates its own arena (FUSE workers, CPG dispatch,
+/// timers): each keeps its own free space resident, and with the adaptive mmap threshold
+/// large short-lived buffers (index blobs, sync updates) land in those arenas and leave holes.
+/// Two arenas and a fixed threshold keep RSS close to the live heap; this daemon's threads
+/// mostly wait on one memdb lock, so contention on two arenas is negligible.
+fn limit_allocator_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; called before other threads start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
 }
 
 /// A brand-new database of a node that already runs corosync starts from its corosync.conf.

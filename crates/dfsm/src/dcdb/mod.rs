@@ -189,6 +189,16 @@ pub fn may_write(dfsm: &crate::Dfsm<Dcdb>) -> bool {
     app.view_quorate() && dfsm.mode() == crate::Mode::Synced
 }
 
+/// A sync commit frees the whole previous tree and the received rows at once; the C
+/// allocator keeps such freed pages resident unless asked to give them back.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Leader selection (§1.12.3): first member, replaced by a later one with a greater
 /// version, or an equal version and a greater mtime.
 pub fn select_leader(indexes: &[Index]) -> Option<usize> {
@@ -263,16 +273,20 @@ impl Application for Dcdb {
                 .collect();
             inodes.sort_unstable();
             inodes.dedup();
-            let rows: Option<Vec<Row>> = self
-                .memdb
-                .with_tree(|t| inodes.iter().map(|i| t.row(*i)).collect());
-            let rows =
-                rows.ok_or_else(|| AppError::leave("cannot get inode data for an update"))?;
-            outcome.updates = rows.iter().map(encode_update).collect();
+            // One row at a time: a copy of every row next to the encoded records would
+            // double the sync's peak memory.
+            let updates: Option<Vec<Vec<u8>>> = self.memdb.with_tree(|t| {
+                inodes
+                    .iter()
+                    .map(|i| t.row(*i).map(|row| encode_update(&row)))
+                    .collect()
+            });
+            outcome.updates =
+                updates.ok_or_else(|| AppError::leave("cannot get inode data for an update"))?;
             outcome.update_complete = true;
             ctx.log(
                 Level::Notice,
-                format!("sending {} inode updates", rows.len()),
+                format!("sending {} inode updates", outcome.updates.len()),
             );
         }
         self.sync = Some(SyncInfo {
@@ -316,13 +330,15 @@ impl Application for Dcdb {
             Level::Notice,
             format!("update complete - trying to commit (got {n} inode updates)"),
         );
-        self.memdb
-            .apply_sync(&sync.leader, &sync.updates)
-            .map_err(|e| AppError::fatal(format!("sync commit failed: {e}")))?;
+        let SyncInfo { leader, updates } = sync;
+        let result = self.memdb.apply_sync(&leader, &updates);
+        drop(updates);
+        release_free_memory();
+        result.map_err(|e| AppError::fatal(format!("sync commit failed: {e}")))?;
         self.ack.committed();
         if self.trace {
             ctx.emit(DcdbEvent::Committed {
-                leader_index: sync.leader.encode(),
+                leader_index: leader.encode(),
             });
         }
         ctx.emit(DcdbEvent::CorosyncConf { notify: false });
