@@ -68,8 +68,14 @@ fn create_and_join_over_the_api() {
     );
     let status_path = format!("/nodes/node1/tasks/{upid}/status");
     let mut exit_status = Value::Null;
+    // The create restarts pmxcfs: while /etc/pve is remounted, logins and ticket checks fail
+    // for a moment (as with PVE's daemons), so a poll that is not answered 200 is retried.
     wait_for(Duration::from_secs(30), "the create task to stop", || {
-        let status = ok_body(&api(&lab, "node1", &["10.99.0.1", "GET", &status_path]));
+        let answer = api(&lab, "node1", &["10.99.0.1", "GET", &status_path]);
+        if !answer.ends_with("HTTP 200\n") {
+            return false;
+        }
+        let status = ok_body(&answer);
         exit_status = status["data"]["exitstatus"].clone();
         status["data"]["status"] == "stopped"
     });
