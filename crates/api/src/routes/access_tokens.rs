@@ -76,6 +76,19 @@ fn full_id(userid: &str, tokenid: &str) -> ApiResult<String> {
     Ok(format!("{userid}!{tokenid}"))
 }
 
+/// The common start of the per-token calls: parameters, permission, the full token id.
+fn token_call(
+    user: &AuthUser,
+    params: &Params,
+    schema: &[Param],
+    userid: &str,
+    tokenid: &str,
+) -> ApiResult<String> {
+    params.check(schema)?;
+    may_manage(user, userid)?;
+    full_id(userid, tokenid)
+}
+
 fn find(state: &AppState, full_id: &str) -> Option<TokenInfo> {
     tokens::tokens_in(&tokens::read(&tokens::user_cfg_path(&state.pve)))
         .into_iter()
@@ -110,9 +123,7 @@ async fn read(
     UrlPath((userid, tokenid)): UrlPath<(String, String)>,
     params: Params,
 ) -> ApiResult<ApiData<Value>> {
-    params.check(&[])?;
-    may_manage(&user, &userid)?;
-    let id = full_id(&userid, &tokenid)?;
+    let id = token_call(&user, &params, &[], &userid, &tokenid)?;
     let token = find(&state, &id).ok_or_else(|| {
         ApiError::internal(format!("no such token '{tokenid}' for user '{userid}'"))
     })?;
@@ -125,9 +136,7 @@ async fn create(
     UrlPath((userid, tokenid)): UrlPath<(String, String)>,
     params: Params,
 ) -> ApiResult<ApiData<Value>> {
-    params.check(CREATE_SCHEMA)?;
-    may_manage(&user, &userid)?;
-    let id = full_id(&userid, &tokenid)?;
+    let id = token_call(&user, &params, CREATE_SCHEMA, &userid, &tokenid)?;
     let comment = params.get("comment").unwrap_or_default();
     if comment.contains([':', '\n', '\r']) {
         return Err(ApiError::param(
@@ -177,9 +186,7 @@ async fn remove(
     UrlPath((userid, tokenid)): UrlPath<(String, String)>,
     params: Params,
 ) -> ApiResult<ApiData<Value>> {
-    params.check(&[])?;
-    may_manage(&user, &userid)?;
-    let id = full_id(&userid, &tokenid)?;
+    let id = token_call(&user, &params, &[], &userid, &tokenid)?;
     crate::blocking(move || {
         under_user_cfg_lock(&state, move |pve| {
             let user_cfg = tokens::read(&tokens::user_cfg_path(pve));
