@@ -50,11 +50,25 @@ use crate::tasks::{FollowUp, TaskOutcome, Upid};
 /// `/etc/corosync/authkey`, sent to the joining node.
 pub const COROSYNC_AUTHKEY: &str = "/etc/corosync/authkey";
 
-const LINKS: [&str; 8] = [
-    "link0", "link1", "link2", "link3", "link4", "link5", "link6", "link7",
+/// `link0..7`, accepted by create, join and addnode besides their own parameters.
+const LINK_PARAMS: &[Param] = &[
+    Param::optional("link0", TEXT),
+    Param::optional("link1", TEXT),
+    Param::optional("link2", TEXT),
+    Param::optional("link3", TEXT),
+    Param::optional("link4", TEXT),
+    Param::optional("link5", TEXT),
+    Param::optional("link6", TEXT),
+    Param::optional("link7", TEXT),
 ];
 
-/// Parameters of addnode (besides the `node` in the path).
+/// Checks `params` against `schema` plus [`LINK_PARAMS`].
+fn check_with_links(params: &Params, schema: &[Param]) -> ApiResult<()> {
+    let full: Vec<Param> = schema.iter().chain(LINK_PARAMS).copied().collect();
+    params.check(&full)
+}
+
+/// Parameters of addnode (besides the `node` in the path and the links).
 pub const ADDNODE_SCHEMA: &[Param] = &[
     Param::optional(
         "nodeid",
@@ -79,17 +93,9 @@ pub const ADDNODE_SCHEMA: &[Param] = &[
             max: None,
         },
     ),
-    Param::optional("link0", TEXT),
-    Param::optional("link1", TEXT),
-    Param::optional("link2", TEXT),
-    Param::optional("link3", TEXT),
-    Param::optional("link4", TEXT),
-    Param::optional("link5", TEXT),
-    Param::optional("link6", TEXT),
-    Param::optional("link7", TEXT),
 ];
 
-/// Parameters of create.
+/// Parameters of create (besides the links).
 pub const CREATE_SCHEMA: &[Param] = &[
     Param::required("clustername", TEXT),
     Param::optional(
@@ -113,17 +119,9 @@ pub const CREATE_SCHEMA: &[Param] = &[
             max: None,
         },
     ),
-    Param::optional("link0", TEXT),
-    Param::optional("link1", TEXT),
-    Param::optional("link2", TEXT),
-    Param::optional("link3", TEXT),
-    Param::optional("link4", TEXT),
-    Param::optional("link5", TEXT),
-    Param::optional("link6", TEXT),
-    Param::optional("link7", TEXT),
 ];
 
-/// Parameters of join.
+/// Parameters of join (besides the links).
 pub const JOIN_SCHEMA: &[Param] = &[
     Param::required("hostname", TEXT),
     Param::required("fingerprint", TEXT),
@@ -143,14 +141,6 @@ pub const JOIN_SCHEMA: &[Param] = &[
         },
     ),
     Param::optional("force", Kind::Boolean),
-    Param::optional("link0", TEXT),
-    Param::optional("link1", TEXT),
-    Param::optional("link2", TEXT),
-    Param::optional("link3", TEXT),
-    Param::optional("link4", TEXT),
-    Param::optional("link5", TEXT),
-    Param::optional("link6", TEXT),
-    Param::optional("link7", TEXT),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -164,7 +154,7 @@ pub fn router() -> Router<AppState> {
 /// `link0..7` of the request, parsed.
 fn links_param(params: &Params) -> ApiResult<cluster::links::Links> {
     let mut links = cluster::links::Links::new();
-    for (n, name) in LINKS.iter().enumerate() {
+    for (n, name) in LINK_PARAMS.iter().map(|p| p.name).enumerate() {
         if let Some(v) = params.get(name) {
             let link = cluster::links::parse_link(v).map_err(|e| ApiError::param(name, e.0))?;
             links.insert(n as u8, link);
@@ -185,7 +175,7 @@ fn u32_param(params: &Params, name: &str) -> ApiResult<Option<u32>> {
 
 /// The create parameters from the request.
 pub fn create_params(params: &Params) -> ApiResult<CreateParams> {
-    params.check(CREATE_SCHEMA)?;
+    check_with_links(params, CREATE_SCHEMA)?;
     let name = params.get("clustername").unwrap_or_default();
     cluster::links::check_cluster_name(name).map_err(|e| ApiError::param("clustername", e.0))?;
     let mut p = CreateParams::new(name);
@@ -200,7 +190,7 @@ pub fn create_params(params: &Params) -> ApiResult<CreateParams> {
 
 /// The join parameters from the request.
 pub fn join_params(params: &Params) -> ApiResult<JoinParams> {
-    params.check(JOIN_SCHEMA)?;
+    check_with_links(params, JOIN_SCHEMA)?;
     let fingerprint = params.get("fingerprint").unwrap_or_default();
     let fingerprint = cluster::certs::normalize_fingerprint(fingerprint)
         .map_err(|e| ApiError::param("fingerprint", e.to_string()))?;
@@ -245,7 +235,7 @@ impl Services for DeferApiRestart<'_> {
 
 /// The addnode parameters from the request.
 pub fn addnode_params(node: &str, params: &Params) -> ApiResult<AddNodeParams> {
-    params.check(ADDNODE_SCHEMA)?;
+    check_with_links(params, ADDNODE_SCHEMA)?;
     cluster::links::check_node_name(node).map_err(|e| ApiError::param("node", e.0))?;
     let links = links_param(params)?;
     if let Some(ip) = params.get("new_node_ip") {
