@@ -185,14 +185,30 @@ fn racing_creates_of_the_same_names_leave_identical_trees() {
 fn a_cut_node_refuses_writes_and_catches_up_after_heal() {
     let lab = Lab::up("e2e_rep3", &["--nodes", "3", "--corosync", "--pmxcfs"]);
     let timers = lab.timers("node3");
-    lab.ctl_ok(&["cut", "node3"]);
     let limit = Duration::from_millis(u64::from(timers.token_ms + timers.consensus_ms) + 4000);
-    wait_for(limit, "node3 to lose quorum", || {
-        lab.exec("node3", &["sh", "-c", "echo x > /etc/pve/probe.cfg"])
-            .status
-            .code()
-            != Some(0)
+    // The kernel caches directory attributes for a second, but `stat` of a path must show a
+    // quorum change at once. The watcher keeps node3's cache of /etc/pve/nodes warm until the
+    // quorum indicator (never cached) flips, then looks again 50 ms later.
+    let dir_mode_after_quorum_loss = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            sh(
+                &lab,
+                "node3",
+                "for i in $(seq 1 1500); do [ \"$(stat -c %a /etc/pve/local)\" = 555 ] && break; \
+                 stat -c %a /etc/pve/nodes >/dev/null; sleep 0.02; done; \
+                 sleep 0.05; stat -c %a /etc/pve/nodes",
+            )
+        });
+        lab.ctl_ok(&["cut", "node3"]);
+        wait_for(limit, "node3 to lose quorum", || {
+            lab.exec("node3", &["sh", "-c", "echo x > /etc/pve/probe.cfg"])
+                .status
+                .code()
+                != Some(0)
+        });
+        watcher.join().unwrap()
     });
+    assert_eq!(dir_mode_after_quorum_loss, "555\n");
     let out = lab.exec("node3", &["sh", "-c", "echo x > /etc/pve/minority.cfg"]);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
