@@ -3,7 +3,7 @@
 //! delivery of the last one. Every member reports how many it received and when, so the
 //! harness can check that the sender's count was not ahead of the group.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
@@ -16,15 +16,24 @@ use crate::clock::mono_ns;
 const GROUP: &str = "quorate_bench_cpg";
 
 static DELIVERED: AtomicU64 = AtomicU64::new(0);
+/// Deliveries of this process's own messages (round-trip mode).
+static OWN_DELIVERED: AtomicU64 = AtomicU64::new(0);
+static OWN_NODE: AtomicU32 = AtomicU32::new(0);
+/// Stop messages seen (one from every sender in round-trip mode).
+static STOPS: AtomicUsize = AtomicUsize::new(0);
 static FIRST_NS: AtomicU64 = AtomicU64::new(0);
 static LAST_NS: AtomicU64 = AtomicU64::new(0);
 static MEMBERS: AtomicUsize = AtomicUsize::new(0);
 static STOP: AtomicBool = AtomicBool::new(false);
 
-fn deliver(_h: &Handle, _g: String, _n: NodeId, _p: u32, msg: &[u8], _l: usize) {
+fn deliver(_h: &Handle, _g: String, node: NodeId, pid: u32, msg: &[u8], _l: usize) {
     if msg.first() == Some(&b'S') {
+        STOPS.fetch_add(1, Ordering::SeqCst);
         STOP.store(true, Ordering::SeqCst);
         return;
+    }
+    if u32::from(node) == OWN_NODE.load(Ordering::SeqCst) && pid == std::process::id() {
+        OWN_DELIVERED.fetch_add(1, Ordering::SeqCst);
     }
     let now = mono_ns();
     if DELIVERED.fetch_add(1, Ordering::SeqCst) == 0 {
@@ -128,6 +137,39 @@ pub fn send(n: u64, size: usize, members: usize) -> Result<Value> {
     Ok(
         json!({ "n": n, "size": size, "start_ns": start, "sent_ns": sent, "end_ns": end,
                "secs": secs, "per_s": n as f64 / secs, "try_again": try_again }),
+    )
+}
+
+/// `cpg-round-trips N SIZE MEMBERS SENDERS`: waits for MEMBERS members, then sends N
+/// messages of SIZE bytes, each only after its previous one came back (one blocking AGREED
+/// round trip per message, as a writer whose write returns once the data is delivered
+/// everywhere). With SENDERS > 1 every sender runs this at once; each stays in the group
+/// until it has seen all SENDERS stop messages, so no sender finishes in a smaller group.
+pub fn round_trips(n: u64, size: usize, members: usize, senders: usize) -> Result<Value> {
+    let (handle, fd) = open()?;
+    let own = cpg::local_get(&handle).map_err(cs("cpg_local_get"))?;
+    OWN_NODE.store(u32::from(own), Ordering::SeqCst);
+    wait(&handle, fd, "all CPG members", 60, || {
+        MEMBERS.load(Ordering::SeqCst) >= members
+    })?;
+    let msg = vec![b'D'; size.max(1)];
+    let start = mono_ns();
+    for i in 1..=n {
+        mcast(&handle, fd, &msg)?;
+        wait(&handle, fd, "own delivery", 30, || {
+            OWN_DELIVERED.load(Ordering::SeqCst) >= i
+        })?;
+    }
+    let end = mono_ns();
+    mcast(&handle, fd, b"S")?;
+    let _ = wait(&handle, fd, "the other senders", 120, || {
+        STOPS.load(Ordering::SeqCst) >= senders
+    });
+    let _ = cpg::leave(&handle, GROUP);
+    let secs = (end - start) as f64 / 1e9;
+    Ok(
+        json!({ "n": n, "size": size, "start_ns": start, "end_ns": end, "secs": secs,
+               "per_s": n as f64 / secs }),
     )
 }
 

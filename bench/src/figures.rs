@@ -32,7 +32,7 @@ pub const FIGURES: &[(&str, &str, &str)] = &[
     ("pvecm_status_ms", "ms", "7. `pvecm status` latency, p50"),
 ];
 
-pub const SYSTEMS: &[&str] = &["quorate", "etcd", "cpg"];
+pub const SYSTEMS: &[&str] = &["quorate", "etcd", "cpg", "cpg_rt", "local"];
 
 #[derive(Default)]
 pub struct System(Map<String, Value>);
@@ -83,7 +83,8 @@ pub fn add_ratios(doc: &mut Value) {
         };
         ratios.insert(
             key.to_string(),
-            json!({ "vs_etcd": r("etcd"), "vs_cpg": r("cpg") }),
+            json!({ "vs_etcd": r("etcd"), "vs_cpg": r("cpg"), "vs_cpg_rt": r("cpg_rt"),
+                    "vs_local": r("local") }),
         );
     }
     doc["ratios"] = Value::Object(ratios);
@@ -107,24 +108,34 @@ fn ratio(doc: &Value, key: &str, peer: &str) -> String {
 /// The human-readable table (Markdown), followed by the reasons for missing figures.
 pub fn table(doc: &Value) -> String {
     let mut out = String::from(
-        "| Figure | Unit | Quorate | etcd | CPG limit | Q/etcd | Q/CPG |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| Figure | Unit | Quorate | etcd | CPG limit | CPG round trips | local mode \
+         | Q/etcd | Q/CPG | Q/CPG rt | Q/local |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for (key, unit, label) in FIGURES {
-        out += &format!(
-            "| {label} | {unit} | {} | {} | {} | {} | {} |\n",
-            cell(doc, "quorate", key),
-            cell(doc, "etcd", key),
-            cell(doc, "cpg", key),
-            ratio(doc, key, "vs_etcd"),
-            ratio(doc, key, "vs_cpg"),
-        );
+        let cells: Vec<String> = SYSTEMS
+            .iter()
+            .map(|system| cell(doc, system, key))
+            .collect();
+        let cells = cells.join(" | ");
+        let ratios = ["vs_etcd", "vs_cpg", "vs_cpg_rt", "vs_local"]
+            .map(|peer| ratio(doc, key, peer))
+            .join(" | ");
+        out += &format!("| {label} | {unit} | {cells} | {ratios} |\n");
     }
     for system in SYSTEMS {
+        // Figures missing for the same reason share one line.
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
         for (key, _, _) in FIGURES {
             if let Some(reason) = doc[system][key]["unavailable"].as_str() {
-                out += &format!("\n* {system} {key}: n/a: {reason}");
+                match reasons.iter_mut().find(|(r, _)| *r == reason) {
+                    Some((_, keys)) => keys.push(key),
+                    None => reasons.push((reason, vec![key])),
+                }
             }
+        }
+        for (reason, keys) in reasons {
+            out += &format!("\n* {system} {}: n/a: {reason}", keys.join(", "));
         }
     }
     out.push('\n');

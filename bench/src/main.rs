@@ -7,6 +7,7 @@ mod cpg;
 mod etcd;
 mod figures;
 mod lab;
+mod local;
 mod membership;
 mod run;
 mod worker;
@@ -88,8 +89,18 @@ enum Worker {
         size: usize,
         members: usize,
     },
+    CpgRoundTrips {
+        n: u64,
+        size: usize,
+        members: usize,
+        senders: usize,
+    },
     CpgMember {
         timeout_s: u64,
+    },
+    LocalCeiling {
+        files: usize,
+        overwrites: usize,
     },
     EtcdPut {
         addr: String,
@@ -143,7 +154,14 @@ fn worker(w: Worker) -> Result<Value> {
         } => worker::catchup_watch(&dir, n, &digest, members, timeout_s),
         Worker::TimeCmd { n, cmd } => worker::time_cmd(n, &cmd),
         Worker::CpgSend { n, size, members } => cpg::send(n, size, members),
+        Worker::CpgRoundTrips {
+            n,
+            size,
+            members,
+            senders,
+        } => cpg::round_trips(n, size, members, senders),
         Worker::CpgMember { timeout_s } => cpg::member(timeout_s),
+        Worker::LocalCeiling { files, overwrites } => local::ceiling(files, overwrites),
         Worker::EtcdPut {
             addr,
             n,
@@ -186,11 +204,15 @@ fn bench(cli: &Cli) -> Result<Value> {
         figures::System::default(),
         figures::System::default(),
     );
+    let (mut rt, mut local) = (figures::System::default(), figures::System::default());
     let result = (|| -> Result<()> {
         eprintln!("quorate-bench: Quorate workloads");
         let pids = run::quorate_main(&lab, &sizes, &mut q)?;
         eprintln!("quorate-bench: raw CPG limit");
         run::cpg(&lab, &sizes, &mut c);
+        eprintln!("quorate-bench: CPG round trips and local-mode pmxcfs (ceilings)");
+        run::cpg_round_trips(&lab, &sizes, &mut rt);
+        run::local_ceiling(&lab, &sizes, &mut local);
         if cli.no_etcd {
             e.unavailable_all("skipped (--no-etcd)");
         } else {
@@ -220,6 +242,8 @@ fn bench(cli: &Cli) -> Result<Value> {
         "quorate": q.into_value("not measured"),
         "etcd": e.into_value("not applicable to etcd"),
         "cpg": c.into_value("not applicable to raw CPG"),
+        "cpg_rt": rt.into_value("measured for figures 1-3 only"),
+        "local": local.into_value("measured for figures 1-3 only"),
     });
     figures::add_ratios(&mut doc);
     Ok(doc)

@@ -336,6 +336,48 @@ pub fn cpg(lab: &Lab, s: &Sizes, c: &mut System) {
     set_cpg(c, "overwrite", &ow, |r| r.per_s);
 }
 
+/// One blocking AGREED round trip per operation, messages of the size of figures 1–3: the
+/// most a file system on CPG can do when a write returns only after its delivery (one sender
+/// on node1; for figure 2 one on every node at once).
+pub fn cpg_round_trips(lab: &Lab, s: &Sizes, rt: &mut System) {
+    let create = write_msg_size("bench/seq/f00000", 512);
+    rt.set("create_seq", one_sender_round_trips(lab, s.files, create));
+    let three = parallel(
+        lab,
+        |_| {
+            ["cpg-round-trips", &n(s.files), &n(create), "3", "3"]
+                .map(String::from)
+                .to_vec()
+        },
+        3 * s.files,
+    );
+    rt.set("create_3w", three);
+    let ow = write_msg_size("bench/ow.bin", 4096);
+    rt.set("overwrite", one_sender_round_trips(lab, s.overwrites, ow));
+}
+
+fn one_sender_round_trips(lab: &Lab, msgs: usize, size: usize) -> Result<f64> {
+    let members = ["node2", "node3"].map(|node| lab.spawn_worker(node, &["cpg-member", "180"]));
+    let sent = lab.worker("node1", &["cpg-round-trips", &n(msgs), &n(size), "3", "1"]);
+    for member in members {
+        join(member?)?;
+    }
+    num(&sent?, "per_s")
+}
+
+/// Figures 1–3 on a local-mode pmxcfs in node1 (no replication): what FUSE and the database
+/// alone allow on this machine.
+pub fn local_ceiling(lab: &Lab, s: &Sizes, local: &mut System) {
+    match lab.worker("node1", &["local-ceiling", &n(s.files), &n(s.overwrites)]) {
+        Ok(v) => {
+            for key in ["create_seq", "create_3w", "overwrite"] {
+                local.set(key, num(&v, key));
+            }
+        }
+        Err(e) => local.unavailable_all(&format!("{e:#}")),
+    }
+}
+
 /// Raw CPG time for as many create-sized messages as the catch-up wrote (the same run as
 /// Quorate's catch-up, right after it).
 pub fn cpg_catchup(lab: &Lab, s: &Sizes, c: &mut System) {

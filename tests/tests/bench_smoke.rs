@@ -37,7 +37,7 @@ fn bench_smoke_reports_every_figure() {
     );
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&out_file).expect("results JSON")).expect("JSON");
-    for system in ["quorate", "etcd", "cpg"] {
+    for system in ["quorate", "etcd", "cpg", "cpg_rt", "local"] {
         for key in FIGURES {
             let fig = &doc[system][key];
             let ok =
@@ -52,6 +52,16 @@ fn bench_smoke_reports_every_figure() {
             doc["quorate"][key]
         );
         assert!(doc["ratios"][key].is_object(), "no ratios for {key}");
+    }
+    // The ceilings need nothing beyond what Quorate needs, so they are always measured.
+    for system in ["cpg_rt", "local"] {
+        for key in ["create_seq", "create_3w", "overwrite"] {
+            assert!(
+                doc[system][key]["value"].is_f64(),
+                "{system}.{key} not measured: {}",
+                doc[system][key]
+            );
+        }
     }
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("| Figure |"), "no table:\n{table}");
