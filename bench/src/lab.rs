@@ -68,9 +68,15 @@ impl Lab {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    pub fn up(&self) -> Result<()> {
+    /// Brings up 3 nodes with corosync and pmxcfs; corosync at normal priority unless
+    /// `realtime` (see `quorate-lab up --corosync-normal-priority`).
+    pub fn up(&self, realtime: bool) -> Result<()> {
         let _ = self.ctl(&["down"]);
-        self.ctl(&["up", "--nodes", "3", "--corosync", "--pmxcfs"])?;
+        let mut args = vec!["up", "--nodes", "3", "--corosync", "--pmxcfs"];
+        if !realtime {
+            args.push("--corosync-normal-priority");
+        }
+        self.ctl(&args)?;
         Ok(())
     }
 

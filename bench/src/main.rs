@@ -34,6 +34,11 @@ struct Cli {
     /// Skip the etcd peer (its figures are reported unavailable).
     #[arg(long)]
     no_etcd: bool,
+    /// Run corosync with realtime scheduling, as on a real node. By default the lab runs it at
+    /// normal priority: the three nodes share this machine's cores, and each realtime corosync
+    /// would preempt the other nodes' daemons too (docs/BENCHMARKS.md).
+    #[arg(long)]
+    corosync_realtime: bool,
     #[command(subcommand)]
     worker: Option<Top>,
 }
@@ -195,10 +200,15 @@ fn bench(cli: &Cli) -> Result<Value> {
     }
     let lab = lab::Lab::new(&cli.lab)?;
     eprintln!(
-        "quorate-bench: bringing up lab '{}' (3 nodes, corosync, pmxcfs)",
-        cli.lab
+        "quorate-bench: bringing up lab '{}' (3 nodes, corosync at {} priority, pmxcfs)",
+        cli.lab,
+        if cli.corosync_realtime {
+            "realtime"
+        } else {
+            "normal"
+        }
     );
-    lab.up()?;
+    lab.up(cli.corosync_realtime)?;
     let (mut q, mut e, mut c) = (
         figures::System::default(),
         figures::System::default(),
@@ -236,6 +246,7 @@ fn bench(cli: &Cli) -> Result<Value> {
         "smoke": cli.smoke,
         "build": if cfg!(debug_assertions) { "debug" } else { "release" },
         "lab": cli.lab,
+        "corosync_realtime": cli.corosync_realtime,
         "machine": { "nproc": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
         "sizes": { "files": sizes.files, "overwrites": sizes.overwrites, "samples": sizes.samples,
                    "catchup_files": sizes.catchup, "cpg_msgs": sizes.cpg_msgs },

@@ -46,6 +46,12 @@ pub fn lab_corosync_conf(lab: &Lab) -> Result<String> {
     conf.set(&["logging"], "to_syslog", "no");
     conf.set(&["logging"], "to_stderr", "yes");
     conf.set(&["logging"], "timestamp", "hires");
+    if lab.corosync_normal_priority {
+        // Neither realtime scheduling nor its fallback, nice -20: either would let each
+        // node's corosync preempt the other nodes' daemons on the shared cores.
+        conf.set(&["system"], "sched_rr", "no");
+        conf.set(&["system"], "priority", "0");
+    }
     conf.bump_config_version()?;
     let problems = conf.validate();
     if !problems.is_empty() {
@@ -120,6 +126,7 @@ mod tests {
             links: 2,
             qnetd: false,
             root_password: None,
+            corosync_normal_priority: false,
         };
         let text = lab_corosync_conf(&lab).unwrap();
         let conf = Config::parse(&text).unwrap();
@@ -134,5 +141,24 @@ mod tests {
         assert_eq!(node3.addrs.get(&0).map(String::as_str), Some("10.99.0.3"));
         assert_eq!(node3.addrs.get(&1).map(String::as_str), Some("10.99.1.3"));
         assert_eq!(view.totem.interfaces.len(), 2);
+        assert!(!text.contains("sched_rr"), "{text}");
+    }
+
+    #[test]
+    fn normal_priority_turns_off_realtime_and_the_nice_fallback() {
+        let lab = Lab {
+            name: "t".into(),
+            nodes: 2,
+            links: 1,
+            qnetd: false,
+            root_password: None,
+            corosync_normal_priority: true,
+        };
+        let text = lab_corosync_conf(&lab).unwrap();
+        let conf = Config::parse(&text).unwrap();
+        let system = &conf.view().other_sections;
+        assert!(system.iter().any(|s| s.name == "system"), "{text}");
+        assert!(text.contains("sched_rr: no"), "{text}");
+        assert!(text.contains("priority: 0"), "{text}");
     }
 }

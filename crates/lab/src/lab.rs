@@ -24,6 +24,8 @@ pub struct UpOptions {
     pub daemons: Option<String>,
     /// Then form a cluster of this name with pvecm (needs `daemons`).
     pub cluster: Option<String>,
+    /// Corosync without realtime scheduling.
+    pub corosync_normal_priority: bool,
 }
 
 /// The programs `up` relies on: `quorate-lab` itself (put into each node's marker) and the probe.
@@ -74,6 +76,7 @@ pub fn up(name: &str, opts: &UpOptions, tools: &Tools) -> Result<Lab> {
         links: opts.links,
         qnetd: opts.qnetd,
         root_password: opts.daemons.clone(),
+        corosync_normal_priority: opts.corosync_normal_priority,
     };
     if let Err(err) = build(&lab, opts, tools) {
         let note = match down(name) {

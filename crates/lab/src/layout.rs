@@ -25,6 +25,10 @@ pub struct Lab {
     /// Root's password in every node, when `up --daemons` set one.
     #[serde(default)]
     pub root_password: Option<String>,
+    /// Corosync runs at normal priority (`system.sched_rr: no`, `priority: 0`), see
+    /// `up --corosync-normal-priority`.
+    #[serde(default)]
+    pub corosync_normal_priority: bool,
 }
 
 /// Checks a lab name (it ends up in namespace and file names).
@@ -166,6 +170,7 @@ mod tests {
             links,
             qnetd,
             root_password: None,
+            corosync_normal_priority: false,
         }
     }
 

@@ -68,6 +68,11 @@ enum Command {
         /// Run the daemons, then `pvecm create NAME` on node1 and `pvecm add` on the others.
         #[arg(long, value_name = "NAME")]
         cluster: Option<String>,
+        /// Run corosync at normal priority (`system { sched_rr: no  priority: 0 }`). The nodes
+        /// share this machine's cores, so each node's realtime corosync would also preempt the
+        /// other nodes' daemons, which separate machines never do (used by the benchmarks).
+        #[arg(long)]
+        corosync_normal_priority: bool,
     },
     /// Remove the lab (services, namespaces, mounts, state); safe to run twice.
     Down {
@@ -143,6 +148,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             daemons,
             root_password,
             cluster,
+            corosync_normal_priority,
         } => {
             std::fs::create_dir_all(layout::STATE_ROOT)?;
             let _lock = sys::lock(&lock_path(&name))?;
@@ -158,6 +164,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         .unwrap_or_else(|| daemons::DEFAULT_ROOT_PASSWORD.into())
                 }),
                 cluster: cluster.clone(),
+                corosync_normal_priority,
             };
             let lab = lab::up(&name, &opts, &tools()?)?;
             println!(

@@ -125,6 +125,7 @@ mod tests {
             links: 2,
             qnetd: true,
             root_password: None,
+            corosync_normal_priority: false,
         };
         assert_eq!(
             hosts_file(&lab),
