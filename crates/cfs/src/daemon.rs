@@ -9,6 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,8 +39,22 @@ const RUN_DIR: &str = "/run/pve-cluster";
 /// Environment variable carrying the readiness pipe from the launching parent to the daemon.
 const READY_FD_ENV: &str = "PMXCFS_READY_FD";
 
+/// Whether debug messages are logged: `-d`, or `1` written to `/etc/pve/.debug`.
+static DEBUG_LOG: AtomicBool = AtomicBool::new(false);
+
+pub fn set_debug_log(on: bool) {
+    DEBUG_LOG.store(on, Ordering::Relaxed);
+}
+
+fn logged(priority: &str) -> bool {
+    priority != "debug" || DEBUG_LOG.load(Ordering::Relaxed)
+}
+
+/// Logs one line to stderr; debug messages only while debugging is on, as the original.
 pub fn log(domain: &str, priority: &str, msg: &str) {
-    eprintln!("[{domain}] {priority}: {msg}");
+    if logged(priority) {
+        eprintln!("[{domain}] {priority}: {msg}");
+    }
 }
 
 /// Runs pmxcfs: in the background (the parent returns once the file system is mounted) or,
@@ -349,4 +364,19 @@ fn wait_for_signal(set: &libc::sigset_t) -> i32 {
     // SAFETY: `set` is initialised and its signals are blocked in every thread.
     unsafe { libc::sigwait(set, &mut sig) };
     sig
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_messages_are_logged_only_while_debugging_is_on() {
+        set_debug_log(false);
+        assert!(!logged("debug"));
+        assert!(logged("notice") && logged("info"));
+        set_debug_log(true);
+        assert!(logged("debug"));
+        set_debug_log(false);
+    }
 }

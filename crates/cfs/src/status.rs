@@ -45,6 +45,7 @@ impl Status {
 
     pub fn set_debug(&self, on: bool) {
         self.debug.store(on, Ordering::SeqCst);
+        crate::daemon::set_debug_log(on);
     }
 
     /// Counts a change of `path` if `.version` tracks it.
