@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::sync::Mutex;
 use std::thread::sleep;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rust_corosync::cpg::{self, Address, Guarantee};
 use rust_corosync::{CsError, DispatchFlags, NodeId};
@@ -73,9 +73,13 @@ fn on_confchg(
     EVENTS.with(|e| e.borrow_mut().push((group.to_string(), event)));
 }
 
-/// Attempts and pause for a multicast refused with TRY_AGAIN (flow control): about 10 s.
-const SEND_TRIES: u32 = 100;
-const RETRY_PAUSE: Duration = Duration::from_millis(100);
+/// How long a multicast refused with TRY_AGAIN (flow control) is retried.
+const SEND_PATIENCE: Duration = Duration::from_secs(10);
+/// Pauses between TRY_AGAIN retries: from the first to the longest, doubling. Corosync drains
+/// its queue within milliseconds, so a fixed long pause (the original's 100 ms) left a sync's
+/// burst of updates idle most of the time.
+const FIRST_RETRY_PAUSE: Duration = Duration::from_micros(500);
+const LONGEST_RETRY_PAUSE: Duration = Duration::from_millis(10);
 
 /// A joined CPG group.
 pub struct CpgGroup {
@@ -113,11 +117,11 @@ impl CpgGroup {
         cpg::fd_get(&self.handle.lock().unwrap())
     }
 
-    /// Multicasts `msg` in agreed order; TRY_AGAIN is retried every 100 ms for about 10 s.
+    /// Multicasts `msg` in agreed order; TRY_AGAIN is retried for about 10 s.
     pub fn mcast(&self, msg: &[u8]) -> Result<(), CsError> {
         retry_try_again(
             || cpg::mcast_joined(&self.handle.lock().unwrap(), Guarantee::TypeAgreed, msg),
-            Some(SEND_TRIES),
+            Some(SEND_PATIENCE),
         )
     }
 
@@ -139,24 +143,67 @@ impl CpgGroup {
     pub fn leave(&self) -> Result<(), CsError> {
         retry_try_again(
             || cpg::leave(&self.handle.lock().unwrap(), self.name),
-            Some(SEND_TRIES),
+            Some(SEND_PATIENCE),
         )
     }
 }
 
-/// Calls `f` until it does not answer TRY_AGAIN (at most `tries` times when given).
+/// Calls `f` until it does not answer TRY_AGAIN (for at most `patience` when given).
 fn retry_try_again(
     mut f: impl FnMut() -> Result<(), CsError>,
-    tries: Option<u32>,
+    patience: Option<Duration>,
 ) -> Result<(), CsError> {
-    let mut attempt = 0;
+    let start = Instant::now();
+    let mut pause = FIRST_RETRY_PAUSE;
     loop {
         match f() {
-            Err(CsError::CsErrTryAgain) if tries.is_none_or(|t| attempt + 1 < t) => {
-                attempt += 1;
-                sleep(RETRY_PAUSE);
+            Err(CsError::CsErrTryAgain) if patience.is_none_or(|p| start.elapsed() < p) => {
+                sleep(pause);
+                pause = (pause * 2).min(LONGEST_RETRY_PAUSE);
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn try_again_is_retried_until_it_clears() {
+        let mut refusals = 5;
+        let result = retry_try_again(
+            || {
+                if refusals == 0 {
+                    return Ok(());
+                }
+                refusals -= 1;
+                Err(CsError::CsErrTryAgain)
+            },
+            Some(SEND_PATIENCE),
+        );
+        assert_eq!(result, Ok(()));
+        assert_eq!(refusals, 0);
+    }
+
+    #[test]
+    fn try_again_gives_up_after_the_patience_and_other_errors_at_once() {
+        let start = Instant::now();
+        let result = retry_try_again(
+            || Err(CsError::CsErrTryAgain),
+            Some(Duration::from_millis(30)),
+        );
+        assert_eq!(result, Err(CsError::CsErrTryAgain));
+        assert!(start.elapsed() >= Duration::from_millis(30));
+        let mut calls = 0;
+        let result = retry_try_again(
+            || {
+                calls += 1;
+                Err(CsError::CsErrLibrary)
+            },
+            None,
+        );
+        assert_eq!((result, calls), (Err(CsError::CsErrLibrary), 1));
     }
 }
