@@ -78,8 +78,8 @@ const SEND_PATIENCE: Duration = Duration::from_secs(10);
 /// Pauses between TRY_AGAIN retries: from the first to the longest, doubling. Corosync drains
 /// its queue within milliseconds, so a fixed long pause (the original's 100 ms) left a sync's
 /// burst of updates idle most of the time.
-const FIRST_RETRY_PAUSE: Duration = Duration::from_micros(500);
-const LONGEST_RETRY_PAUSE: Duration = Duration::from_millis(10);
+const FIRST_RETRY_PAUSE: Duration = Duration::from_micros(200);
+const LONGEST_RETRY_PAUSE: Duration = Duration::from_millis(2);
 
 /// A joined CPG group.
 pub struct CpgGroup {
