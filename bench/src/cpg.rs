@@ -19,6 +19,7 @@ static DELIVERED: AtomicU64 = AtomicU64::new(0);
 /// Deliveries of this process's own messages (round-trip mode).
 static OWN_DELIVERED: AtomicU64 = AtomicU64::new(0);
 static OWN_NODE: AtomicU32 = AtomicU32::new(0);
+static OWN_PID: AtomicU32 = AtomicU32::new(0);
 /// Stop messages seen (one from every sender in round-trip mode).
 static STOPS: AtomicUsize = AtomicUsize::new(0);
 static FIRST_NS: AtomicU64 = AtomicU64::new(0);
@@ -32,7 +33,7 @@ fn deliver(_h: &Handle, _g: String, node: NodeId, pid: u32, msg: &[u8], _l: usiz
         STOP.store(true, Ordering::SeqCst);
         return;
     }
-    if u32::from(node) == OWN_NODE.load(Ordering::SeqCst) && pid == std::process::id() {
+    if u32::from(node) == OWN_NODE.load(Ordering::SeqCst) && pid == OWN_PID.load(Ordering::SeqCst) {
         OWN_DELIVERED.fetch_add(1, Ordering::SeqCst);
     }
     let now = mono_ns();
@@ -149,6 +150,7 @@ pub fn round_trips(n: u64, size: usize, members: usize, senders: usize) -> Resul
     let (handle, fd) = open()?;
     let own = cpg::local_get(&handle).map_err(cs("cpg_local_get"))?;
     OWN_NODE.store(u32::from(own), Ordering::SeqCst);
+    OWN_PID.store(std::process::id(), Ordering::SeqCst);
     wait(&handle, fd, "all CPG members", 60, || {
         MEMBERS.load(Ordering::SeqCst) >= members
     })?;

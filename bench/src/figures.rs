@@ -72,7 +72,8 @@ fn value(doc: &Value, system: &str, key: &str) -> Option<f64> {
     doc[system][key]["value"].as_f64()
 }
 
-/// Adds `ratios`: Quorate ÷ etcd and Quorate ÷ CPG for every figure both have.
+/// Adds `ratios`: Quorate ÷ each other system (etcd, CPG, CPG round trips, local mode) for
+/// every figure both have.
 pub fn add_ratios(doc: &mut Value) {
     let mut ratios = Map::new();
     for (key, _, _) in FIGURES {

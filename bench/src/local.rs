@@ -1,6 +1,7 @@
 //! The no-replication ceiling: the same pmxcfs binary in local mode (`-l`, no Corosync), on a
-//! mount point and database of its own inside node1, running figures 1–3. Whatever a file
-//! system costs here (FUSE requests, the tree, SQLite commits) a replicated write pays too.
+//! mount point and database of its own inside node1 (on the same file system as the node's
+//! own database), running figures 1–3. Whatever a file system costs here (FUSE requests, the
+//! tree, SQLite commits) a replicated write pays too.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,9 +23,10 @@ struct LocalPmxcfs {
 
 impl LocalPmxcfs {
     fn start(pmxcfs: &Path) -> Result<LocalPmxcfs> {
-        let dir = PathBuf::from(format!("/tmp/quorate-bench-local-{}", std::process::id()));
+        let dir = fresh_dir()?;
         let mountpoint = dir.join("mnt");
-        fs::create_dir_all(&mountpoint)?;
+        fs::create_dir(&mountpoint)?;
+        let log = fs::File::create(dir.join("pmxcfs.log"))?;
         let child = Command::new(pmxcfs)
             .args(["-f", "-l", "--mountpoint"])
             .arg(&mountpoint)
@@ -34,10 +36,16 @@ impl LocalPmxcfs {
             .arg(dir.join("pmxcfs.pid"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("cannot start {}", pmxcfs.display()))?;
-        let local = LocalPmxcfs {
+            .stderr(log)
+            .spawn();
+        let child = match child {
+            Ok(child) => child,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&dir);
+                return Err(e).with_context(|| format!("cannot start {}", pmxcfs.display()));
+            }
+        };
+        let mut local = LocalPmxcfs {
             child,
             dir,
             mountpoint,
@@ -46,12 +54,20 @@ impl LocalPmxcfs {
         Ok(local)
     }
 
-    /// Mounted once the mount point's device differs from its parent's.
-    fn wait_mounted(&self) -> Result<()> {
+    fn mounted(&self) -> bool {
         use std::os::unix::fs::MetadataExt;
-        let parent = fs::metadata(&self.dir)?.dev();
+        let dev = |p: &Path| fs::metadata(p).map(|m| m.dev()).ok();
+        // A dead FUSE mount fails stat (ENOTCONN): still mounted.
+        dev(&self.mountpoint) != dev(&self.dir)
+    }
+
+    fn wait_mounted(&mut self) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while fs::metadata(&self.mountpoint).map(|m| m.dev()).ok() == Some(parent) {
+        while !self.mounted() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let log = fs::read_to_string(self.dir.join("pmxcfs.log")).unwrap_or_default();
+                bail!("local-mode pmxcfs ended ({status}): {}", log.trim());
+            }
             if Instant::now() > deadline {
                 bail!(
                     "local-mode pmxcfs did not mount {}",
@@ -62,6 +78,24 @@ impl LocalPmxcfs {
         }
         Ok(())
     }
+}
+
+/// A new private directory next to the node's own database (so both sit on the same file
+/// system), named after this process and the time; it must not exist yet.
+fn fresh_dir() -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .subsec_nanos();
+    let dir = PathBuf::from(format!(
+        "/var/lib/pve-cluster/quorate-bench-local-{}-{nanos}",
+        std::process::id()
+    ));
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
 }
 
 impl Drop for LocalPmxcfs {
@@ -75,6 +109,9 @@ impl Drop for LocalPmxcfs {
         if matches!(self.child.try_wait(), Ok(None)) {
             let _ = self.child.kill();
             let _ = self.child.wait();
+        }
+        // Also after a crash, whose mount stays behind.
+        if self.mounted() {
             let _ = Command::new("umount")
                 .arg("-l")
                 .arg(&self.mountpoint)

@@ -287,13 +287,7 @@ struct CpgRun {
 /// timed from the first mcast until node1's own delivery of the last; fails unless both
 /// other members received every message.
 fn cpg_run(lab: &Lab, msgs: usize, size: usize) -> Result<CpgRun> {
-    let members = ["node2", "node3"].map(|node| lab.spawn_worker(node, &["cpg-member", "180"]));
-    let sent = lab.worker("node1", &["cpg-send", &n(msgs), &n(size), "3"]);
-    let members = members
-        .into_iter()
-        .map(|m| join(m?))
-        .collect::<Result<Vec<_>>>()?;
-    let sent = sent?;
+    let (sent, members) = with_cpg_members(lab, &["cpg-send", &n(msgs), &n(size), "3"])?;
     let start = sent["start_ns"].as_u64().context("start_ns")?;
     let ms_after_start = |ns: &Value| ns.as_u64().map(|t| (t as f64 - start as f64) / 1e6);
     let mut seen = Vec::new();
@@ -357,12 +351,32 @@ pub fn cpg_round_trips(lab: &Lab, s: &Sizes, rt: &mut System) {
 }
 
 fn one_sender_round_trips(lab: &Lab, msgs: usize, size: usize) -> Result<f64> {
-    let members = ["node2", "node3"].map(|node| lab.spawn_worker(node, &["cpg-member", "180"]));
-    let sent = lab.worker("node1", &["cpg-round-trips", &n(msgs), &n(size), "3", "1"]);
-    for member in members {
-        join(member?)?;
+    let sender = ["cpg-round-trips", &n(msgs), &n(size), "3", "1"];
+    let (sent, _) = with_cpg_members(lab, &sender)?;
+    num(&sent, "per_s")
+}
+
+/// Runs a CPG sender worker on node1 with `cpg-member` workers on node2 and node3; returns
+/// the sender's and the members' reports. If the sender fails, its error is returned and the
+/// members (which would wait for its stop message) are killed.
+fn with_cpg_members(lab: &Lab, sender: &[&str]) -> Result<(Value, Vec<Value>)> {
+    let members = ["node2", "node3"]
+        .map(|node| lab.spawn_worker(node, &["cpg-member", "180"]))
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    match lab.worker("node1", sender) {
+        Ok(sent) => {
+            let members = members.into_iter().map(join).collect::<Result<_>>()?;
+            Ok((sent, members))
+        }
+        Err(e) => {
+            for mut member in members {
+                let _ = member.kill();
+                let _ = member.wait();
+            }
+            Err(e)
+        }
     }
-    num(&sent?, "per_s")
 }
 
 /// Figures 1–3 on a local-mode pmxcfs in node1 (no replication): what FUSE and the database

@@ -187,8 +187,8 @@ fn a_cut_node_refuses_writes_and_catches_up_after_heal() {
     let timers = lab.timers("node3");
     let limit = Duration::from_millis(u64::from(timers.token_ms + timers.consensus_ms) + 4000);
     // The kernel caches directory attributes for a second, but `stat` of a path must show a
-    // quorum change at once. The watcher keeps node3's cache of /etc/pve/nodes warm until the
-    // quorum indicator (never cached) flips, then looks again 50 ms later.
+    // quorum change at once (its name lookup refreshes them). The watcher stats
+    // /etc/pve/nodes until the quorum indicator (never cached) flips, then 50 ms later.
     let dir_mode_after_quorum_loss = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| {
             sh(

@@ -32,8 +32,9 @@ const TTL: Duration = Duration::ZERO;
 /// (libfuse's default). With `default_permissions` the kernel checks every directory it walks
 /// through; a cached answer saves up to 4 of the 12 requests of a small-file create. Names
 /// are still looked up every time, and each lookup refreshes the attributes, so `stat` of a
-/// path shows a quorum change at once. What may lag by up to a second: `fstat` of an open
-/// directory and the root's mtime.
+/// path shows a quorum change at once. What may lag by up to a second: whatever reaches a
+/// directory without a lookup (`fstat` of an open directory, `stat .`, the root), e.g. the
+/// root's mtime or a mode after a quorum change.
 const DIR_ATTR_TTL: Duration = Duration::from_secs(1);
 
 pub struct PveFs {
@@ -658,7 +659,7 @@ impl Filesystem for PveFs {
             .and_then(|_| self.lookup_path(&path));
         match result {
             Ok((ino, node)) => reply.created(
-                &Self::attr_ttl(&node),
+                &TTL,
                 &self.attr(ino, &node),
                 Generation(0),
                 FileHandle(0),
