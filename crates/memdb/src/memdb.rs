@@ -392,9 +392,20 @@ impl Memdb {
             }
             Ok(tree)
         };
+        let rows = st.tree.to_rows();
         let result = match self.lock_db().as_mut() {
-            Some(db) => db.commit_update(&deletes, updates, verify),
-            None => verify(merge_rows(st.tree.to_rows(), &deletes, updates)),
+            // The new tree is built and checked from memory while SQLite writes the same
+            // changes (the database held exactly the old tree's rows); the transaction commits
+            // only if the check passes.
+            Some(db) => std::thread::scope(|scope| {
+                let built = scope.spawn(|| verify(merge_rows(rows, &deletes, updates)));
+                db.commit_update(&deletes, updates, || {
+                    built
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+            }),
+            None => verify(merge_rows(rows, &deletes, updates)),
         };
         match result {
             Ok(tree) => {

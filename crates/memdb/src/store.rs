@@ -268,13 +268,13 @@ impl Database {
     }
 
     /// Sync commit (§1.12.4) in one transaction: delete `deletes`, replace `updates`
-    /// (inode 0 becomes the `__version__` row), re-read all rows and hand them to
-    /// `verify`; commit only if it succeeds, else roll back.
+    /// (inode 0 becomes the `__version__` row), then run `check`; commit only if it succeeds,
+    /// else roll back.
     pub fn commit_update<T, E: From<StoreError>>(
         &mut self,
         deletes: &[u64],
         updates: &[Row],
-        verify: impl FnOnce(Vec<Row>) -> Result<T, E>,
+        check: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E> {
         let path = self.path.clone();
         let sql = |source| StoreError::Sqlite {
@@ -285,14 +285,7 @@ impl Database {
         let mut changes: Vec<RowChange> = deletes.iter().map(|i| RowChange::Delete(*i)).collect();
         changes.extend(updates.iter().map(|r| RowChange::Replace(r.to_stored())));
         write_changes(&tx, &changes).map_err(sql)?;
-        let rows = load_rows(&tx).map_err(|e| match e {
-            Ok(source) => sql(source),
-            Err(source) => StoreError::Load {
-                path: path.clone(),
-                source,
-            },
-        })?;
-        let out = verify(rows)?;
+        let out = check()?;
         tx.commit().map_err(sql)?;
         Ok(out)
     }
