@@ -8,34 +8,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fuser::{
-    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, OpenFlags,
+    Errno, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, OpenFlags,
     RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
     ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
 use memdb::{EntryInfo, Kind, Memdb, Op};
 
 use crate::cluster::ClusterService;
-use crate::namespace::{self, StatusFile, Synthetic, SYNTHETIC};
+use crate::namespace::{self, Synthetic, SYNTHETIC};
 use crate::pipeline::Pipeline;
 use crate::status::Status;
 
+mod attrs;
 mod pipelined;
+
+use attrs::{shown_ino, TTL};
 
 /// First FUSE inode of the synthetic root entries.
 const SYNTHETIC_BASE: u64 = 1 << 62;
-/// How long the kernel may cache names, and attributes of memdb files: not at all. Other
-/// nodes change the tree behind the kernel's back (a replicated rename gives a name another
-/// inode), so a cached name could point at a deleted inode; the original avoids this by
-/// being path-based, we by asking every time. It also keeps `stat` sizes fresh on every node.
-const TTL: Duration = Duration::ZERO;
-/// How long the kernel may cache a directory's attributes: as long as the original does
-/// (libfuse's default). With `default_permissions` the kernel checks every directory it walks
-/// through; a cached answer saves up to 4 of the 12 requests of a small-file create. Names
-/// are still looked up every time, and each lookup refreshes the attributes, so `stat` of a
-/// path shows a quorum change at once. What may lag by up to a second: whatever reaches a
-/// directory without a lookup (`fstat` of an open directory, `stat .`, the root), e.g. the
-/// root's mtime or a mode after a quorum change.
-const DIR_ATTR_TTL: Duration = Duration::from_secs(1);
 
 pub struct PveFs {
     pub memdb: Arc<Memdb>,
@@ -59,10 +49,6 @@ fn memdb_ino(inode: u64) -> INodeNo {
 
 fn errno(e: memdb::Errno) -> Errno {
     Errno::from_i32(e.raw())
-}
-
-fn time_of(secs: u32) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(u64::from(secs))
 }
 
 fn seconds(t: TimeOrNow) -> u32 {
@@ -132,106 +118,6 @@ impl PveFs {
             self.status.path_changed(from);
         }
         Ok(result)
-    }
-
-    fn synthetic_content(&self, entry: Synthetic) -> Vec<u8> {
-        match entry {
-            Synthetic::Link(_, suffix) => {
-                namespace::link_target(&self.status.nodename, suffix).into_bytes()
-            }
-            Synthetic::Debug => crate::vfiles::debug(self.status.debug())
-                .as_bytes()
-                .to_vec(),
-            Synthetic::Status(file) => match file {
-                StatusFile::Members => match &self.cluster {
-                    Some(cluster) => cluster.members_text(),
-                    None => self.status.members_text(),
-                },
-                StatusFile::Version => {
-                    let vmlist = self.memdb.with_tree(|t| t.vmlist().version());
-                    let block = self.cluster.as_ref().map(|c| c.version_block());
-                    self.status.version_text(vmlist, block)
-                }
-                StatusFile::Vmlist => self.memdb.vmlist_text(),
-                StatusFile::Clusterlog => match &self.cluster {
-                    Some(cluster) => cluster.clusterlog_text(),
-                    None => self.status.clusterlog_text(),
-                },
-                // Nothing feeds RRD samples in local mode.
-                StatusFile::Rrd => self
-                    .cluster
-                    .as_ref()
-                    .map(|c| c.rrd_text())
-                    .unwrap_or_default(),
-            }
-            .into_bytes(),
-        }
-    }
-
-    fn attr(&self, ino: INodeNo, node: &Node) -> FileAttr {
-        let quorate = self.status.is_quorate();
-        let (kind, perm, size, mtime) = match node {
-            Node::Memdb(path, info) => match info.kind {
-                Kind::Dir if info.inode == 0 => (FileType::Directory, 0o755, 0, info.mtime),
-                Kind::Dir => (
-                    FileType::Directory,
-                    namespace::dir_mode(path, quorate),
-                    0,
-                    info.mtime,
-                ),
-                Kind::File => (
-                    FileType::RegularFile,
-                    namespace::file_mode(path, quorate),
-                    u64::from(info.size),
-                    info.mtime,
-                ),
-            },
-            Node::Synthetic(entry) => {
-                let size = self.synthetic_content(*entry).len() as u64;
-                let mtime = self.memdb.with_tree(|t| t.root_info().mtime);
-                match entry {
-                    Synthetic::Link(..) => (
-                        FileType::Symlink,
-                        namespace::link_mode(quorate),
-                        size,
-                        mtime,
-                    ),
-                    _ => (
-                        FileType::RegularFile,
-                        namespace::virtual_mode(*entry),
-                        size,
-                        mtime,
-                    ),
-                }
-            }
-        };
-        let t = time_of(mtime);
-        FileAttr {
-            ino,
-            size,
-            blocks: size.div_ceil(4096),
-            atime: t,
-            mtime: t,
-            ctime: t,
-            crtime: t,
-            kind,
-            perm,
-            nlink: if kind == FileType::Directory { 2 } else { 1 },
-            uid: 0,
-            gid: self.gid,
-            rdev: 0,
-            blksize: 4096,
-            flags: 0,
-        }
-    }
-
-    fn attr_ttl(node: &Node) -> Duration {
-        match node {
-            Node::Memdb(_, info) if info.kind == Kind::Dir => DIR_ATTR_TTL,
-            Node::Memdb(..) => TTL,
-            // Virtual content is regenerated for every request, so never cached.
-            Node::Synthetic(_) => Duration::ZERO,
-        }
     }
 
     fn lookup_path(&self, path: &str) -> Result<(INodeNo, Node), Errno> {
@@ -310,16 +196,6 @@ impl PveFs {
             self.apply(op, path)?;
         }
         Ok(())
-    }
-}
-
-/// The inode number `stat` shows for `node` asked for as `ino`: always the memdb inode's
-/// FUSE number, so a file opened through a pipelined create's provisional inode shows the
-/// same number in `fstat` as its path does in `stat`.
-fn shown_ino(ino: INodeNo, node: &Node) -> INodeNo {
-    match node {
-        Node::Memdb(_, info) => INodeNo(info.inode + 1),
-        Node::Synthetic(_) => ino,
     }
 }
 
