@@ -33,13 +33,18 @@ pub fn payload(size: usize) -> Vec<u8> {
     (0..size).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
+/// Name of the `i`-th file `create` writes.
+fn file_name(i: usize) -> String {
+    format!("f{i:05}")
+}
+
 /// `create DIR N SIZE`: N sequential creates of SIZE-byte files in DIR (made first).
 pub fn create(dir: &Path, n: usize, size: usize) -> Result<Value> {
     fs::create_dir_all(dir).with_context(|| format!("mkdir {}", dir.display()))?;
     let data = payload(size);
     let start = mono_ns();
     for i in 0..n {
-        write_file(&dir.join(format!("f{i:05}")), &data)?;
+        write_file(&dir.join(file_name(i)), &data)?;
     }
     let end = mono_ns();
     Ok(json!({ "n": n, "start_ns": start, "end_ns": end,
@@ -119,28 +124,30 @@ pub fn digest(dir: &Path) -> Result<Value> {
     Ok(json!({ "digest": digest, "files": files }))
 }
 
-/// Polls DIR until it holds N entries and its digest equals DIGEST. Returns the mono ns of
-/// the listing that first showed N entries in the matching pass (a sync commit replaces the
-/// whole tree at once, so the tree was complete then) and of the end of that digest.
+/// Polls DIR until it holds N entries and its digest equals DIGEST. Returns the mono ns at
+/// which an open of the last file (`f{N-1}`, the writer's last) first succeeded in the pass
+/// whose listing then showed N entries and whose digest matched, and the end of that digest.
+/// The time is taken after the open returns: an open blocked behind a sync commit counts
+/// only once the commit let it through.
 fn wait_tree_ns(dir: &Path, n: usize, want: &str, timeout_s: u64) -> Result<(u64, u64)> {
     let deadline = Instant::now() + Duration::from_secs(timeout_s);
+    let last = dir.join(file_name(n.saturating_sub(1)));
     loop {
-        let listed = mono_ns();
-        let count = fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
-        if count >= n {
-            if let Ok((d, _)) = tree_digest(dir) {
-                if d == want {
-                    return Ok((listed, mono_ns()));
-                }
+        if fs::File::open(&last).is_ok() {
+            let seen = mono_ns();
+            let count = fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+            if count >= n && tree_digest(dir).is_ok_and(|(d, _)| d == want) {
+                return Ok((seen, mono_ns()));
             }
         }
         if Instant::now() > deadline {
+            let count = fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
             bail!(
                 "{}: {count} of {n} files, digest not matched",
                 dir.display()
             );
         }
-        sleep(Duration::from_millis(1));
+        sleep(Duration::from_micros(200));
     }
 }
 
