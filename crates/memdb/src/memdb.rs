@@ -363,74 +363,87 @@ impl Memdb {
         st.locks.expired(&st.tree, now)
     }
 
-    /// Sync commit (§1.12.4): deletes local inodes absent from `leader`, stores `updates`,
-    /// rebuilds the tree from the result and requires its index to equal `leader`; then
-    /// swaps the tree in and rebuilds the VM list and lock bookkeeping. Any failure rolls
-    /// the database back and puts the memdb into its error state.
+    /// Sync commit (§1.12.4): deletes local inodes absent from `leader`, stores `updates`
+    /// (the last record of an inode wins), rebuilds the tree from the result and requires
+    /// its index to equal `leader`; then swaps the tree in and rebuilds the VM list and lock
+    /// bookkeeping. Any failure rolls the database back and puts the memdb into its error
+    /// state.
+    ///
+    /// SQLite writes the rows while a second thread builds and checks the new tree from
+    /// memory. Readers get the new tree as soon as it passed the check, a moment before
+    /// SQLite commits (the leader's data, already durable there); later changes wait for
+    /// the database lock held until the commit, so nothing reaches the database before it.
     pub fn apply_sync(&self, leader: &Index, updates: &[Row]) -> Result<(), SyncError> {
         let mut st = self.write_state();
         if self.has_errors() {
             return Err(SyncError::ErrorState);
         }
-        {
-            let mut db = self.lock_db();
-            if self.commit_batched(&mut db).is_err() {
-                st.tree.set_error();
-                return Err(SyncError::ErrorState);
-            }
+        let mut db = self.lock_db();
+        if self.commit_batched(&mut db).is_err() {
+            drop(db);
+            st.tree.set_error();
+            return Err(SyncError::ErrorState);
         }
-        let deletes = st.tree.index().deleted_in(leader);
+        let deletes = st.tree.inodes_absent_from(leader);
+        let rows = rows_after_sync(&st.tree, &deletes, updates);
         let vmlist = st.tree.vmlist().clone();
-        let verify = |rows: Vec<Row>| -> Result<Tree, SyncError> {
-            let (tree, _) = Tree::build(rows, vmlist)?;
-            let ours = tree.index();
-            if ours.encode() != leader.encode() {
-                return Err(SyncError::IndexMismatch {
-                    ours: ours.version,
-                    leader: leader.version,
-                });
-            }
-            Ok(tree)
+        let mut state = Some(st);
+        let mut install = |tree: Tree| {
+            let mut st = state.take().expect("the new tree is installed once");
+            st.locks = LockTable::rebuild(&tree, Instant::now());
+            let old = std::mem::replace(&mut st.tree, tree);
+            drop(st);
+            drop(old);
         };
-        let rows = st.tree.to_rows();
-        let result = match self.lock_db().as_mut() {
-            // The new tree is built and checked from memory while SQLite writes the same
-            // changes (the database held exactly the old tree's rows); the transaction commits
-            // only if the check passes.
-            Some(db) => std::thread::scope(|scope| {
-                let built = scope.spawn(|| verify(merge_rows(rows, &deletes, updates)));
-                db.commit_update(&deletes, updates, || {
-                    built
+        let result = match db.as_mut() {
+            Some(database) => std::thread::scope(|scope| {
+                let built = scope.spawn(|| build_checked(rows, vmlist, leader));
+                database.commit_update(&deletes, updates, || {
+                    let tree = built
                         .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                    install(tree);
+                    Ok(())
                 })
             }),
-            None => verify(merge_rows(rows, &deletes, updates)),
+            None => build_checked(rows, vmlist, leader).map(install),
         };
-        match result {
-            Ok(tree) => {
-                st.locks = LockTable::rebuild(&tree, Instant::now());
-                st.tree = tree;
-                Ok(())
-            }
-            Err(e) => {
-                self.fail(e.to_string());
-                st.tree.set_error();
-                Err(e)
+        drop(db);
+        if let Err(e) = &result {
+            self.fail(e.to_string());
+            match state {
+                Some(mut st) => st.tree.set_error(),
+                None => self.write_state().tree.set_error(),
             }
         }
+        result
     }
 }
 
-/// Applies a sync's deletes and updates to a row list (in-memory sync commit).
-fn merge_rows(rows: Vec<Row>, deletes: &[u64], updates: &[Row]) -> Vec<Row> {
-    let mut map: std::collections::BTreeMap<u64, Row> =
-        rows.into_iter().map(|r| (r.inode, r)).collect();
-    for d in deletes {
-        map.remove(d);
+/// The rows after a sync: the leader's updates (the last record of an inode wins) and the
+/// local rows neither replaced nor deleted, in no particular order.
+fn rows_after_sync(tree: &Tree, deletes: &[u64], updates: &[Row]) -> Vec<Row> {
+    let mut replaced = std::collections::HashSet::with_capacity(updates.len() + deletes.len());
+    let mut rows = Vec::with_capacity(tree.len() + updates.len());
+    for update in updates.iter().rev() {
+        if replaced.insert(update.inode) {
+            rows.push(update.to_stored());
+        }
     }
-    for u in updates {
-        map.insert(u.inode, u.to_stored());
+    replaced.extend(deletes);
+    rows.extend(tree.rows_except(&replaced));
+    rows
+}
+
+/// Builds the tree of `rows` and requires its index to equal the leader's.
+fn build_checked(rows: Vec<Row>, vmlist: VmList, leader: &Index) -> Result<Tree, SyncError> {
+    let (tree, _) = Tree::build(rows, vmlist)?;
+    let ours = tree.index();
+    if ours != *leader {
+        return Err(SyncError::IndexMismatch {
+            ours: ours.version,
+            leader: leader.version,
+        });
     }
-    map.into_values().collect()
+    Ok(tree)
 }

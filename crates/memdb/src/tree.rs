@@ -314,15 +314,30 @@ impl Tree {
     /// All rows as stored in the database: the `__version__` row (type 8) then every
     /// non-root entry by inode.
     pub fn to_rows(&self) -> Vec<Row> {
+        self.rows_except(&std::collections::HashSet::new())
+    }
+
+    /// [`Tree::to_rows`] without the rows of these inodes (0: the `__version__` row).
+    pub fn rows_except(&self, skip: &std::collections::HashSet<u64>) -> Vec<Row> {
         let root = self.root();
-        let mut rows = vec![RowChange::version_row(
-            root.version,
-            root.writer,
-            root.mtime,
-            TYPE_FILE,
-        )];
-        rows.extend(self.entries.keys().skip(1).filter_map(|i| self.row(*i)));
-        rows
+        let version = RowChange::version_row(root.version, root.writer, root.mtime, TYPE_FILE);
+        let kept = self.entries.keys().skip(1).filter(|i| !skip.contains(i));
+        let version = (!skip.contains(&0)).then_some(version);
+        version
+            .into_iter()
+            .chain(kept.filter_map(|i| self.row(*i)))
+            .collect()
+    }
+
+    /// Inodes of this tree (the root included) that `index` does not list.
+    pub fn inodes_absent_from(&self, index: &crate::Index) -> Vec<u64> {
+        let listed: std::collections::HashSet<u64> =
+            index.entries.iter().map(|e| e.inode).collect();
+        self.entries
+            .keys()
+            .copied()
+            .filter(|i| !listed.contains(i))
+            .collect()
     }
 
     /// Entry checksum (§2.8) of the entry at `path`.

@@ -217,6 +217,58 @@ fn sync_commit_persists_and_rejects_mismatch() {
 }
 
 #[test]
+fn a_rejected_sync_keeps_the_old_tree_in_memory() {
+    let (leader, member) = leader_and_member();
+    let before = member.checksum();
+    leader.apply(&op_put("d/new", b"changed"), 1, 200).unwrap();
+    let err = sync_into(&leader, &member, 1).unwrap_err();
+    assert!(matches!(err, SyncError::IndexMismatch { .. }), "{err}");
+    assert!(member.has_errors());
+    assert!(member.with_tree(Tree::has_errors));
+    assert_eq!(member.checksum(), before);
+}
+
+#[test]
+fn the_last_update_record_of_an_inode_wins() {
+    let (leader, member) = leader_and_member();
+    let li = leader.index();
+    let wanted = li.missing_in(&member.index());
+    let mut updates: Vec<_> =
+        leader.with_tree(|t| wanted.iter().filter_map(|i| t.row(*i)).collect());
+    let mut stale = updates.last().unwrap().clone();
+    stale.data = Some(b"stale".to_vec());
+    updates.insert(0, stale);
+    member.apply_sync(&li, &updates).unwrap();
+    assert_eq!(member.checksum(), leader.checksum());
+}
+
+#[test]
+fn a_sync_whose_database_write_fails_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.db");
+    let (leader, _) = leader_and_member();
+    let member = Memdb::open(&path).unwrap();
+    member.apply(&op_mkdir("old"), 2, 5).unwrap();
+    let before = member.checksum();
+    {
+        let db = member.db.lock().unwrap();
+        let conn = &db.as_ref().unwrap().conn;
+        conn.execute_batch(
+            "CREATE TRIGGER boom BEFORE INSERT ON tree WHEN NEW.name = 'new' \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+        )
+        .unwrap();
+    }
+    let err = sync_into(&leader, &member, 0).unwrap_err();
+    assert!(matches!(err, SyncError::Store(_)), "{err}");
+    assert!(member.has_errors());
+    assert_eq!(member.checksum(), before, "the old tree is still shown");
+    drop(member);
+    let member = Memdb::open(&path).unwrap();
+    assert_eq!(member.checksum(), before, "the database was rolled back");
+}
+
+#[test]
 fn a_batch_is_committed_at_its_end_in_one_piece() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.db");
