@@ -15,6 +15,7 @@ mod receive;
 #[cfg(test)]
 mod tests;
 mod types;
+mod updates;
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -59,6 +60,7 @@ pub struct Dfsm<A: Application> {
     outstanding: BTreeSet<u64>,
     deferred: BTreeSet<u64>,
     next_verify: Option<u32>,
+    update_stream: updates::UpdateStream,
 }
 
 type Out<E> = Vec<Action<E>>;
@@ -87,6 +89,7 @@ impl<A: Application> Dfsm<A> {
             outstanding: BTreeSet::new(),
             deferred: BTreeSet::new(),
             next_verify: None,
+            update_stream: updates::UpdateStream::default(),
         }
     }
 
@@ -175,6 +178,7 @@ impl<A: Application> Dfsm<A> {
         self.csum_id = self.csum_counter;
         self.csum_epoch = Epoch::default();
         self.sync_queue.clear();
+        self.update_stream = updates::UpdateStream::default();
         if self.mode.is_error() {
             return out;
         }
@@ -259,6 +263,17 @@ impl<A: Application> Dfsm<A> {
     fn multicast_state(&mut self, kind: MsgType, payload: &[u8], out: &mut Out<A::Event>) {
         let bytes = encode_state(kind, self.protocol, self.now, &self.sync_epoch, payload);
         out.push(Action::Multicast(bytes));
+    }
+
+    /// Multicasts the leader's updates that fit into the window now.
+    fn send_updates(&mut self, out: &mut Out<A::Event>) {
+        let batch = self.update_stream.next_batch();
+        for update in &batch.updates {
+            self.multicast_state(MsgType::Update, update, out);
+        }
+        if batch.complete {
+            self.multicast_state(MsgType::UpdateComplete, &[], out);
+        }
     }
 
     /// Mode-change rule (§1.4) plus the SYNCED hook and the leave request.

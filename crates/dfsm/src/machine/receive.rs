@@ -1,5 +1,6 @@
 //! The receive path (§1.7), the queue delivery passes (§1.9) and VERIFY (§1.10).
 
+use super::updates::UpdateStream;
 use super::{log, Action, Dfsm, Level, Mode, Out, Queued};
 use crate::app::{Application, MemberId, MemberState, NormalMsg};
 use crate::codec::{
@@ -135,6 +136,11 @@ impl<A: Application> Dfsm<A> {
                     self.leave("queue delivery failed", out);
                 }
             }
+            (Mode::Synced, Some(MsgType::Update)) if from == self.local => {
+                if self.update_stream.delivered() {
+                    self.send_updates(out);
+                }
+            }
             (Mode::Synced, Some(MsgType::VerifyRequest)) => {
                 self.receive_verify_request(from, header, payload, out)
             }
@@ -255,12 +261,8 @@ impl<A: Application> Dfsm<A> {
                 m.synced = true;
             }
         }
-        for update in &outcome.updates {
-            self.multicast_state(MsgType::Update, update, out);
-        }
-        if outcome.update_complete {
-            self.multicast_state(MsgType::UpdateComplete, &[], out);
-        }
+        self.update_stream = UpdateStream::new(outcome.updates, outcome.update_complete);
+        self.send_updates(out);
         if self.member(self.local).is_some_and(|m| m.synced) {
             self.set_mode(Mode::Synced, out);
             self.release_sync_resources();
