@@ -170,6 +170,17 @@ fn leader_and_member() -> (Memdb, Memdb) {
     (leader, member)
 }
 
+/// Makes SQLite refuse to store a row with this name (injected failure).
+fn refuse_rows_named(m: &Memdb, name: &str) {
+    let db = m.db.lock().unwrap();
+    let conn = &db.as_ref().unwrap().conn;
+    conn.execute_batch(&format!(
+        "CREATE TRIGGER boom BEFORE INSERT ON tree WHEN NEW.name = '{name}' \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+    ))
+    .unwrap();
+}
+
 fn sync_into(leader: &Memdb, member: &Memdb, skip: usize) -> Result<(), SyncError> {
     let li = leader.index();
     let wanted = li.missing_in(&member.index());
@@ -250,15 +261,7 @@ fn a_sync_whose_database_write_fails_changes_nothing() {
     let member = Memdb::open(&path).unwrap();
     member.apply(&op_mkdir("old"), 2, 5).unwrap();
     let before = member.checksum();
-    {
-        let db = member.db.lock().unwrap();
-        let conn = &db.as_ref().unwrap().conn;
-        conn.execute_batch(
-            "CREATE TRIGGER boom BEFORE INSERT ON tree WHEN NEW.name = 'new' \
-             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
-        )
-        .unwrap();
-    }
+    refuse_rows_named(&member, "new");
     let err = sync_into(&leader, &member, 0).unwrap_err();
     assert!(matches!(err, SyncError::Store(_)), "{err}");
     assert!(member.has_errors());
@@ -297,15 +300,7 @@ fn a_failed_batch_commit_enters_the_error_state_and_keeps_the_db_as_before() {
     let m = Memdb::open(&path).unwrap();
     m.apply(&op_mkdir("d"), 0, 10).unwrap();
     let before = m.checksum();
-    {
-        let db = m.db.lock().unwrap();
-        let conn = &db.as_ref().unwrap().conn;
-        conn.execute_batch(
-            "CREATE TRIGGER boom BEFORE INSERT ON tree WHEN NEW.name = 'g' \
-             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
-        )
-        .unwrap();
-    }
+    refuse_rows_named(&m, "g");
     m.begin_batch();
     m.apply(&Op::Create { path: "d/f".into() }, 0, 11).unwrap();
     m.apply(&Op::Create { path: "d/g".into() }, 0, 12).unwrap();
