@@ -145,16 +145,6 @@ impl Index {
             .map(|e| e.inode)
             .collect()
     }
-
-    /// Commit side (§1.12.4 step 1): inodes of `self` (local) absent from `leader`.
-    pub fn deleted_in(&self, leader: &Index) -> Vec<u64> {
-        let keep: std::collections::HashSet<u64> = leader.entries.iter().map(|e| e.inode).collect();
-        self.entries
-            .iter()
-            .map(|e| e.inode)
-            .filter(|i| !keep.contains(i))
-            .collect()
-    }
 }
 
 /// Feeds the fields common to all digests, after the optional inode.
