@@ -117,6 +117,11 @@ async fn list(
     Ok(ApiData(list))
 }
 
+/// PVE's error for a token the user does not have.
+fn no_such_token(userid: &str, tokenid: &str) -> ApiError {
+    ApiError::internal(format!("no such token '{tokenid}' for user '{userid}'"))
+}
+
 async fn read(
     user: AuthUser,
     State(state): State<AppState>,
@@ -124,9 +129,7 @@ async fn read(
     params: Params,
 ) -> ApiResult<ApiData<Value>> {
     let id = token_call(&user, &params, &[], &userid, &tokenid)?;
-    let token = find(&state, &id).ok_or_else(|| {
-        ApiError::internal(format!("no such token '{tokenid}' for user '{userid}'"))
-    })?;
+    let token = find(&state, &id).ok_or_else(|| no_such_token(&userid, &tokenid))?;
     Ok(ApiData(token.to_json()))
 }
 
@@ -191,9 +194,7 @@ async fn remove(
         under_user_cfg_lock(&state, move |pve| {
             let user_cfg = tokens::read(&tokens::user_cfg_path(pve));
             if !tokens::tokens_in(&user_cfg).iter().any(|t| t.full_id == id) {
-                return Err(ApiError::internal(format!(
-                    "no such token '{tokenid}' for user '{userid}'"
-                )));
+                return Err(no_such_token(&userid, &tokenid));
             }
             write_file(
                 &tokens::user_cfg_path(pve),
