@@ -136,12 +136,15 @@ impl Index {
 
     /// Leader side (§1.12.3): inodes of `self` whose `(inode, digest)` pair is not present
     /// identically in `member` — the entries the leader must send as UPDATE records.
+    /// Both indexes are sorted by inode, so one merge walk finds them.
     pub fn missing_in(&self, member: &Index) -> Vec<u64> {
-        let theirs: std::collections::HashMap<u64, [u8; 32]> =
-            member.entries.iter().map(|e| (e.inode, e.digest)).collect();
+        let mut theirs = member.entries.iter().peekable();
         self.entries
             .iter()
-            .filter(|e| theirs.get(&e.inode) != Some(&e.digest))
+            .filter(|ours| {
+                while theirs.next_if(|t| t.inode < ours.inode).is_some() {}
+                theirs.peek() != Some(ours)
+            })
             .map(|e| e.inode)
             .collect()
     }
@@ -160,11 +163,15 @@ fn feed(h: &mut Sha256, e: &Entry) {
     h.update(data);
 }
 
-/// The index digest of one entry (§2.6, inode not included).
-pub(crate) fn index_digest(e: &Entry) -> [u8; 32] {
-    let mut h = Sha256::new();
-    feed(&mut h, e);
-    h.finalize().into()
+impl Entry {
+    /// The index digest (§2.6, inode not included), computed once per change.
+    pub fn index_digest(&self) -> [u8; 32] {
+        *self.digest.get_or_init(|| {
+            let mut h = Sha256::new();
+            feed(&mut h, self);
+            h.finalize().into()
+        })
+    }
 }
 
 /// The entry checksum (§2.8: inode first, then as §2.6).
@@ -189,9 +196,19 @@ impl Tree {
                 .iter()
                 .map(|(inode, e)| IndexEntry {
                     inode: *inode,
-                    digest: index_digest(e),
+                    digest: e.index_digest(),
                 })
                 .collect(),
+        }
+    }
+
+    /// Computes the index digests of these entries now, so the next [`Tree::index`] only
+    /// copies them.
+    pub(crate) fn warm_digests(&self, inodes: impl Iterator<Item = u64>) {
+        for inode in inodes {
+            if let Some(e) = self.entries.get(&inode) {
+                e.index_digest();
+            }
         }
     }
 

@@ -22,6 +22,7 @@ pub mod path;
 mod rows;
 mod sql;
 mod store;
+mod sync;
 mod tree;
 mod vmlist;
 
@@ -36,6 +37,7 @@ pub use memdb::{unix_now, Memdb, OpenError, SyncError};
 pub use ops::{Applied, Op};
 pub use path::{GuestConfig, VmType};
 pub use store::{Database, StoreError, LOCK_FILE_NAME, SCHEMA};
+pub use sync::SyncStage;
 pub use tree::{
     EntryInfo, Kind, Row, RowChange, StatFs, Tree, MAX_FILE_SIZE, TYPE_DIR, TYPE_FILE,
     VERSION_ROW_NAME,

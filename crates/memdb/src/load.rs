@@ -1,11 +1,11 @@
-//! Building a tree from database rows (§2.10), with placeholders for parents that appear
-//! after their children.
+//! Building a tree from database rows (§2.10): each row is checked on its own, then the
+//! entries are linked into directories (a parent may come after its children).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{btree_map, BTreeMap};
 
 use crate::path::check_name;
-use crate::tree::{Entry, Node, Row, Tree, TYPE_DIR, TYPE_FILE, VERSION_ROW_NAME};
-use crate::vmlist::{DuplicateVmid, VmList};
+use crate::tree::{Entry, Kind, Node, Row, Tree, TYPE_DIR, TYPE_FILE, VERSION_ROW_NAME};
+use crate::vmlist::DuplicateVmid;
 
 /// Why rows do not form a valid tree.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,13 +75,51 @@ pub enum LoadError {
     DuplicateVmid(#[from] DuplicateVmid),
 }
 
-/// A placeholder directory: a parent referenced before (or without) its own row.
-const PLACEHOLDER: u8 = 0;
+/// The checks a row passes before anything else is known: name, type, no data on a
+/// directory, the `__version__` row's name, no entry being its own parent.
+pub(crate) fn check_row(row: &Row) -> Result<(), LoadError> {
+    let inode = row.inode;
+    if row.name.is_empty() {
+        return Err(LoadError::EmptyName(inode));
+    }
+    if row.kind != TYPE_DIR && row.kind != TYPE_FILE {
+        return Err(LoadError::BadType {
+            inode,
+            kind: row.kind,
+        });
+    }
+    let has_data = row.data.as_ref().is_some_and(|d| !d.is_empty());
+    if row.kind == TYPE_DIR && has_data {
+        return Err(LoadError::DirWithData(inode));
+    }
+    if inode == 0 {
+        if row.name != VERSION_ROW_NAME {
+            return Err(LoadError::BadVersionRow(row.name.clone()));
+        }
+        return Ok(());
+    }
+    if check_name(&row.name).is_err() {
+        return Err(LoadError::BadName {
+            inode,
+            name: row.name.clone(),
+        });
+    }
+    if row.parent == inode {
+        return Err(LoadError::Unreachable(inode));
+    }
+    Ok(())
+}
 
-struct Slot {
-    kind: u8,
-    row: Option<Row>,
-    children: BTreeMap<String, u64>,
+/// The entry a non-root row checked by [`check_row`] loads into (a directory without
+/// children yet).
+pub(crate) fn entry_of_row(row: Row) -> Entry {
+    let node = if row.kind == TYPE_DIR {
+        Node::Dir(BTreeMap::new())
+    } else {
+        Node::File(row.data.unwrap_or_default())
+    };
+    let (parent, version, writer, mtime) = (row.parent, row.version, row.writer, row.mtime);
+    Entry::new(parent, row.name, node, version, writer, mtime)
 }
 
 impl Tree {
@@ -95,132 +133,66 @@ impl Tree {
     /// Like [`Tree::from_rows`]; the flag tells if the root version was missing/0 and the
     /// caller should write the `__version__` row.
     pub fn from_rows_fresh(rows: Vec<Row>) -> Result<(Tree, bool), LoadError> {
-        Tree::build(rows, VmList::default())
-    }
-
-    /// Loads rows; the VM list counters continue from `vmlist` (process-wide counters).
-    pub(crate) fn build(rows: Vec<Row>, vmlist: VmList) -> Result<(Tree, bool), LoadError> {
         let mut tree = Tree::new(0);
-        tree.vmlist = vmlist;
         tree.root_mut().version = 0;
-        let mut slots: HashMap<u64, Slot> = HashMap::new();
-        slots.insert(
-            0,
-            Slot {
-                kind: TYPE_DIR,
-                row: None,
-                children: BTreeMap::new(),
-            },
-        );
         for row in rows {
+            check_row(&row)?;
             let inode = row.inode;
-            if row.name.is_empty() {
-                return Err(LoadError::EmptyName(inode));
-            }
-            if row.kind != TYPE_DIR && row.kind != TYPE_FILE {
-                return Err(LoadError::BadType {
-                    inode,
-                    kind: row.kind,
-                });
-            }
-            let has_data = row.data.as_ref().is_some_and(|d| !d.is_empty());
-            if row.kind == TYPE_DIR && has_data {
-                return Err(LoadError::DirWithData(inode));
-            }
             if inode == 0 {
-                if row.name != VERSION_ROW_NAME {
-                    return Err(LoadError::BadVersionRow(row.name));
-                }
-                let root = tree.root_mut();
-                (root.version, root.writer, root.mtime) = (row.version, row.writer, row.mtime);
-                continue;
-            }
-            if check_name(&row.name).is_err() {
-                return Err(LoadError::BadName {
-                    inode,
-                    name: row.name,
-                });
-            }
-            if row.parent == inode {
-                return Err(LoadError::Unreachable(inode));
-            }
-            let parent = slots.entry(row.parent).or_insert(Slot {
-                kind: PLACEHOLDER,
-                row: None,
-                children: BTreeMap::new(),
-            });
-            if parent.kind == TYPE_FILE {
-                return Err(LoadError::ParentNotDir {
-                    inode,
-                    parent: row.parent,
-                });
-            }
-            if parent.children.insert(row.name.clone(), inode).is_some() {
-                return Err(LoadError::DuplicateName {
-                    inode,
-                    parent: row.parent,
-                    name: row.name,
-                });
-            }
-            match slots.get_mut(&inode) {
-                Some(slot) if slot.kind == PLACEHOLDER && row.kind == TYPE_DIR => {
-                    slot.kind = TYPE_DIR;
-                    slot.row = Some(row);
-                }
-                Some(slot) if slot.kind == PLACEHOLDER => {
-                    let child = slot.children.values().next().copied().unwrap_or(inode);
-                    return Err(LoadError::ParentNotDir {
-                        inode: child,
-                        parent: inode,
-                    });
-                }
-                Some(_) => return Err(LoadError::DuplicateInode(inode)),
-                None => {
-                    let slot = Slot {
-                        kind: row.kind,
-                        row: Some(row),
-                        children: BTreeMap::new(),
-                    };
-                    slots.insert(inode, slot);
-                }
+                tree.root_mut().stamp(row.version, row.writer, row.mtime);
+            } else if tree.entries.insert(inode, entry_of_row(row)).is_some() {
+                return Err(LoadError::DuplicateInode(inode));
             }
         }
-        if let Some(i) = slots
-            .iter()
-            .filter(|(_, s)| s.kind == PLACEHOLDER)
-            .map(|(i, _)| *i)
-            .min()
-        {
-            return Err(LoadError::MissingDirectory(i));
-        }
-        let root_children = std::mem::take(&mut slots.get_mut(&0).expect("root").children);
-        tree.entries.get_mut(&0).expect("root").node = Node::Dir(root_children);
-        for (inode, slot) in slots.into_iter().filter(|(i, _)| *i != 0) {
-            let row = slot.row.expect("non-placeholder slots have a row");
-            let node = if row.kind == TYPE_DIR {
-                Node::Dir(slot.children)
-            } else {
-                Node::File(row.data.unwrap_or_default())
-            };
-            let entry = Entry {
-                parent: row.parent,
-                version: row.version,
-                writer: row.writer,
-                mtime: row.mtime,
-                name: row.name,
-                node,
-            };
-            tree.entries.insert(inode, entry);
-        }
-        check_reachable(&tree)?;
         let fresh = tree.root().version == 0;
         if fresh {
             tree.root_mut().version = 1;
         }
-        let mut vmlist = std::mem::take(&mut tree.vmlist);
-        vmlist.rebuild(&tree)?;
-        tree.vmlist = vmlist;
+        tree.link()?;
         Ok((tree, fresh))
+    }
+
+    /// Fills the directories (all empty) from their entries' parents, checks that the
+    /// entries form one tree and rebuilds the VM list.
+    pub(crate) fn link(&mut self) -> Result<(), LoadError> {
+        let mut links = Vec::with_capacity(self.entries.len());
+        let mut missing: Option<u64> = None;
+        for (inode, e) in self.entries.iter().skip(1) {
+            match self.entries.get(&e.parent).map(Entry::kind) {
+                Some(Kind::Dir) => links.push((e.parent, e.name.clone(), *inode)),
+                Some(Kind::File) => {
+                    return Err(LoadError::ParentNotDir {
+                        inode: *inode,
+                        parent: e.parent,
+                    })
+                }
+                None => missing = Some(missing.map_or(e.parent, |m| m.min(e.parent))),
+            }
+        }
+        if let Some(parent) = missing {
+            return Err(LoadError::MissingDirectory(parent));
+        }
+        for (parent, name, inode) in links {
+            let Some(Node::Dir(children)) = self.entries.get_mut(&parent).map(|e| &mut e.node)
+            else {
+                unreachable!("parents were checked to be directories");
+            };
+            match children.entry(name) {
+                btree_map::Entry::Vacant(slot) => slot.insert(inode),
+                btree_map::Entry::Occupied(taken) => {
+                    return Err(LoadError::DuplicateName {
+                        inode,
+                        parent,
+                        name: taken.key().clone(),
+                    })
+                }
+            };
+        }
+        check_reachable(self)?;
+        let mut vmlist = std::mem::take(&mut self.vmlist);
+        vmlist.rebuild(self)?;
+        self.vmlist = vmlist;
+        Ok(())
     }
 }
 

@@ -15,6 +15,7 @@
 //! waiting for the database — fails with `EIO` without writing anything. The database thus
 //! holds a consistent earlier state and a restart reloads it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -25,7 +26,8 @@ use crate::load::LoadError;
 use crate::locks::LockTable;
 use crate::path::{components, is_lock_path};
 use crate::store::{Database, StoreError};
-use crate::tree::{Kind, Row, RowChange, Tree};
+use crate::sync::SyncStage;
+use crate::tree::{Entry, Kind, RowChange, Tree};
 use crate::vmlist::{render_vmlist, VmList};
 use crate::{EntryInfo, Errno, Op, StatFs};
 
@@ -225,7 +227,16 @@ impl Memdb {
         drop(db);
         if result.is_err() {
             self.write_state().tree.set_error();
+            return result;
         }
+        // The digests a STATE message (sync start) will need, while they are cheap to get:
+        // hashing thousands of new entries only then would delay every node's STATE.
+        let changed = changes.iter().filter_map(|change| match change {
+            RowChange::Replace(row) => Some(row.inode),
+            RowChange::Version { .. } => Some(0),
+            RowChange::Delete(_) => None,
+        });
+        self.with_tree(|tree| tree.warm_digests(changed));
         result
     }
 
@@ -363,17 +374,18 @@ impl Memdb {
         st.locks.expired(&st.tree, now)
     }
 
-    /// Sync commit (§1.12.4): deletes local inodes absent from `leader`, stores `updates`
-    /// (the last record of an inode wins), rebuilds the tree from the result and requires
-    /// its index to equal `leader`; then swaps the tree in and rebuilds the VM list and lock
-    /// bookkeeping. Any failure rolls the database back and puts the memdb into its error
-    /// state.
+    /// Sync commit (§1.12.4): deletes local inodes absent from `leader`, stores the records
+    /// of `received` (the last record of an inode wins), builds the resulting tree and
+    /// requires its index to equal `leader`; then swaps the tree in and rebuilds the VM
+    /// list and lock bookkeeping. A rejected tree is not shown: the memdb keeps the old one
+    /// and enters its error state.
     ///
-    /// SQLite writes the rows while a second thread builds and checks the new tree from
-    /// memory. Readers get the new tree as soon as it passed the check, a moment before
-    /// SQLite commits (the leader's data, already durable there); later changes wait for
-    /// the database lock held until the commit, so nothing reaches the database before it.
-    pub fn apply_sync(&self, leader: &Index, updates: &[Row]) -> Result<(), SyncError> {
+    /// Readers get the new tree as soon as it passed the check, before SQLite has its rows
+    /// (the leader's data, already durable there); later changes wait for the database lock
+    /// held until the commit, so nothing reaches the database before it. If the database
+    /// write fails, it is rolled back and the memdb enters its error state (reads fail with
+    /// `EIO`); a restart reloads the database and syncs again.
+    pub fn apply_sync(&self, leader: &Index, received: SyncStage) -> Result<(), SyncError> {
         let mut st = self.write_state();
         if self.has_errors() {
             return Err(SyncError::ErrorState);
@@ -385,59 +397,55 @@ impl Memdb {
             return Err(SyncError::ErrorState);
         }
         let deletes = st.tree.inodes_absent_from(leader);
-        let rows = rows_after_sync(&st.tree, &deletes, updates);
-        let vmlist = st.tree.vmlist().clone();
-        let mut state = Some(st);
-        let mut install = |tree: Tree| {
-            let mut st = state.take().expect("the new tree is installed once");
-            st.locks = LockTable::rebuild(&tree, Instant::now());
-            let old = std::mem::replace(&mut st.tree, tree);
-            drop(st);
-            drop(old);
-        };
-        let result = match db.as_mut() {
-            Some(database) => std::thread::scope(|scope| {
-                let built = scope.spawn(|| build_checked(rows, vmlist, leader));
-                database.commit_update(&deletes, updates, || {
-                    let tree = built
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-                    install(tree);
-                    Ok(())
-                })
-            }),
-            None => build_checked(rows, vmlist, leader).map(install),
-        };
-        drop(db);
-        if let Err(e) = &result {
-            self.fail(e.to_string());
-            match state {
-                Some(mut st) => st.tree.set_error(),
-                None => self.write_state().tree.set_error(),
+        let SyncStage {
+            rows,
+            root,
+            entries,
+        } = received;
+        match synced_checked(&st.tree, &deletes, root, entries, leader) {
+            Ok(tree) => install(st, tree),
+            Err(e) => {
+                drop(db);
+                self.fail(e.to_string());
+                st.tree.set_error();
+                return Err(e);
             }
         }
-        result
-    }
-}
-
-/// The rows after a sync: the leader's updates (the last record of an inode wins) and the
-/// local rows neither replaced nor deleted, in no particular order.
-fn rows_after_sync(tree: &Tree, deletes: &[u64], updates: &[Row]) -> Vec<Row> {
-    let mut replaced = std::collections::HashSet::with_capacity(updates.len() + deletes.len());
-    let mut rows = Vec::with_capacity(tree.len() + updates.len());
-    for update in updates.iter().rev() {
-        if replaced.insert(update.inode) {
-            rows.push(update.to_stored());
+        let Some(database) = db.as_mut() else {
+            return Ok(());
+        };
+        let deleted = deletes.into_iter().map(RowChange::Delete);
+        let changes: Vec<RowChange> = deleted
+            .chain(rows.into_iter().map(RowChange::Replace))
+            .collect();
+        if let Err(e) = database.commit(&changes) {
+            drop(db);
+            self.fail(e.to_string());
+            self.write_state().tree.set_error();
+            return Err(e.into());
         }
+        Ok(())
     }
-    replaced.extend(deletes);
-    rows.extend(tree.rows_except(&replaced));
-    rows
 }
 
-/// Builds the tree of `rows` and requires its index to equal the leader's.
-fn build_checked(rows: Vec<Row>, vmlist: VmList, leader: &Index) -> Result<Tree, SyncError> {
-    let (tree, _) = Tree::build(rows, vmlist)?;
+/// Shows `tree` to readers, rebuilds the lock bookkeeping for it and releases the tree
+/// lock; the old tree is freed after that, without blocking readers.
+fn install(mut st: RwLockWriteGuard<'_, State>, tree: Tree) {
+    st.locks = LockTable::rebuild(&tree, Instant::now());
+    let old = std::mem::replace(&mut st.tree, tree);
+    drop(st);
+    drop(old);
+}
+
+/// The tree after the sync, required to have the leader's index.
+fn synced_checked(
+    old: &Tree,
+    deletes: &[u64],
+    root: Option<(u64, u32, u32)>,
+    received: BTreeMap<u64, Entry>,
+    leader: &Index,
+) -> Result<Tree, SyncError> {
+    let tree = old.synced(deletes, root, received)?;
     let ours = tree.index();
     if ours != *leader {
         return Err(SyncError::IndexMismatch {

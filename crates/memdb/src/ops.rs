@@ -186,14 +186,8 @@ impl Tree {
         let inode = match t.existing {
             Some(i) => i,
             None => {
-                let entry = Entry {
-                    parent: t.parent,
-                    version,
-                    writer,
-                    mtime,
-                    name: t.name.clone(),
-                    node: Node::File(Vec::new()),
-                };
+                let node = Node::File(Vec::new());
+                let entry = Entry::new(t.parent, t.name.clone(), node, version, writer, mtime);
                 self.entries.insert(version, entry);
                 self.children_mut(t.parent).insert(t.name, version);
                 version
@@ -207,9 +201,7 @@ impl Tree {
             }
             content[start..end].copy_from_slice(data);
         }
-        entry.version = version;
-        entry.writer = writer;
-        entry.mtime = mtime;
+        entry.stamp(version, writer, mtime);
         if let Some(g) = guest {
             self.vmlist.register(&g);
         }
@@ -225,14 +217,8 @@ impl Tree {
             return Err(Errno::Eexist);
         }
         let version = self.bump(writer, mtime);
-        let entry = Entry {
-            parent: t.parent,
-            version,
-            writer,
-            mtime,
-            name: t.name.clone(),
-            node: Node::Dir(Default::default()),
-        };
+        let node = Node::Dir(Default::default());
+        let entry = Entry::new(t.parent, t.name.clone(), node, version, writer, mtime);
         self.entries.insert(version, entry);
         self.children_mut(t.parent).insert(t.name, version);
         Ok(Applied {
@@ -330,9 +316,7 @@ impl Tree {
         let version = self.bump(writer, mtime);
         entry.parent = t.parent;
         entry.name = t.name.clone();
-        entry.version = version;
-        entry.writer = writer;
-        entry.mtime = mtime;
+        entry.stamp(version, writer, mtime);
         self.entries.insert(inode, entry);
         self.children_mut(t.parent).insert(t.name, inode);
         if let (true, Some(g)) = (is_file, &from_guest) {
@@ -357,9 +341,7 @@ impl Tree {
         }
         let version = self.bump(writer, mtime);
         let entry = self.entries.get_mut(&inode).expect("entry exists");
-        entry.version = version;
-        entry.writer = writer;
-        entry.mtime = mtime;
+        entry.stamp(version, writer, mtime);
         Ok(Applied {
             result: 0,
             changes: self.changed(Some(inode), None),

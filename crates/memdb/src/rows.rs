@@ -26,11 +26,11 @@ pub struct Row {
 impl Row {
     /// The row as stored in the `tree` table: the root record (inode 0) of a DFSM UPDATE
     /// becomes the `__version__` row (keeping its type, normally 4); others unchanged.
-    pub fn to_stored(&self) -> Row {
+    pub fn into_stored(self) -> Row {
         if self.inode == 0 {
             RowChange::version_row(self.version, self.writer, self.mtime, self.kind)
         } else {
-            self.clone()
+            self
         }
     }
 }

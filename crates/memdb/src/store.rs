@@ -266,27 +266,4 @@ impl Database {
         });
         result.map_err(|e| self.sql_err(e))
     }
-
-    /// Sync commit (§1.12.4) in one transaction: delete `deletes`, replace `updates`
-    /// (inode 0 becomes the `__version__` row), then run `check`; commit only if it succeeds,
-    /// else roll back.
-    pub fn commit_update<T, E: From<StoreError>>(
-        &mut self,
-        deletes: &[u64],
-        updates: &[Row],
-        check: impl FnOnce() -> Result<T, E>,
-    ) -> Result<T, E> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
-        let mut changes: Vec<RowChange> = deletes.iter().map(|i| RowChange::Delete(*i)).collect();
-        changes.extend(updates.iter().map(|r| RowChange::Replace(r.to_stored())));
-        write_changes(&tx, &changes).map_err(sql)?;
-        let out = check()?;
-        tx.commit().map_err(sql)?;
-        Ok(out)
-    }
 }

@@ -1,6 +1,7 @@
 //! The pure in-memory tree: entries, inode map, lookups and the read side.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use crate::path::{self, components};
 pub use crate::rows::{Row, RowChange};
@@ -87,9 +88,38 @@ pub(crate) struct Entry {
     pub mtime: u32,
     pub name: String,
     pub node: Node,
+    /// Index digest (§2.6), computed on first use; every change of the fields above
+    /// except a directory's children must reset it ([`Entry::stamp`], [`Tree::root_mut`]).
+    pub digest: OnceLock<[u8; 32]>,
 }
 
 impl Entry {
+    /// A new entry (its digest is computed when first needed).
+    pub fn new(
+        parent: u64,
+        name: String,
+        node: Node,
+        version: u64,
+        writer: u32,
+        mtime: u32,
+    ) -> Self {
+        Entry {
+            parent,
+            version,
+            writer,
+            mtime,
+            name,
+            node,
+            digest: OnceLock::new(),
+        }
+    }
+
+    /// Records a modification: new version, writer and mtime, and a digest to recompute.
+    pub fn stamp(&mut self, version: u64, writer: u32, mtime: u32) {
+        (self.version, self.writer, self.mtime) = (version, writer, mtime);
+        self.digest = OnceLock::new();
+    }
+
     pub fn kind(&self) -> Kind {
         match self.node {
             Node::Dir(_) => Kind::Dir,
@@ -113,6 +143,24 @@ impl Entry {
             mtime: self.mtime,
             size: self.data().len() as u32,
             kind: self.kind(),
+        }
+    }
+
+    /// The entry as a row (UPDATE record) with this inode.
+    pub fn to_row(&self, inode: u64) -> Row {
+        let data = match &self.node {
+            Node::File(d) if !d.is_empty() => Some(d.clone()),
+            _ => None,
+        };
+        Row {
+            inode,
+            parent: self.parent,
+            version: self.version,
+            writer: self.writer,
+            mtime: self.mtime,
+            kind: self.kind().code(),
+            name: self.name.clone(),
+            data,
         }
     }
 
@@ -142,14 +190,7 @@ impl Default for Tree {
 impl Tree {
     /// An empty tree as for a brand-new database: root version 1, writer 0, given mtime.
     pub fn new(mtime: u32) -> Tree {
-        let root = Entry {
-            parent: 0,
-            version: 1,
-            writer: 0,
-            mtime,
-            name: String::new(),
-            node: Node::Dir(BTreeMap::new()),
-        };
+        let root = Entry::new(0, String::new(), Node::Dir(BTreeMap::new()), 1, 0, mtime);
         Tree {
             entries: BTreeMap::from([(0, root)]),
             vmlist: VmList::default(),
@@ -161,8 +202,11 @@ impl Tree {
         &self.entries[&0]
     }
 
+    /// The root entry, for a change: its digest is reset.
     pub(crate) fn root_mut(&mut self) -> &mut Entry {
-        self.entries.get_mut(&0).expect("root entry always exists")
+        let root = self.entries.get_mut(&0).expect("root entry always exists");
+        root.digest = OnceLock::new();
+        root
     }
 
     /// Global version (the root entry's version).
@@ -294,21 +338,7 @@ impl Tree {
 
     /// The row (UPDATE record) of an entry. The root gives inode 0, empty name, type 4.
     pub fn row(&self, inode: u64) -> Option<Row> {
-        let e = self.entries.get(&inode)?;
-        let data = match &e.node {
-            Node::File(d) if !d.is_empty() => Some(d.clone()),
-            _ => None,
-        };
-        Some(Row {
-            inode,
-            parent: e.parent,
-            version: e.version,
-            writer: e.writer,
-            mtime: e.mtime,
-            kind: e.kind().code(),
-            name: e.name.clone(),
-            data,
-        })
+        Some(self.entries.get(&inode)?.to_row(inode))
     }
 
     /// All rows as stored in the database: the `__version__` row (type 8) then every

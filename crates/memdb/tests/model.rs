@@ -175,12 +175,15 @@ proptest! {
             let expected = model.apply(op);
             let got = m.apply(op, 1 + i as u32 % 3, 1000 + i as u32);
             prop_assert_eq!(got, expected, "step {}: {:?}", i, op);
+            m.index(); // fills the digest cache a later change must reset
         }
         prop_assert_eq!(&snapshot(&m), &model.0);
         let sum = m.checksum();
+        let index = m.index();
         drop(m);
         let m = Memdb::open(&path).unwrap();
         prop_assert_eq!(m.checksum(), sum);
+        prop_assert_eq!(m.index(), index, "cached digests equal freshly computed ones");
         prop_assert_eq!(&snapshot(&m), &model.0);
     }
 }

@@ -29,7 +29,7 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use memdb::{Memdb, Tree};
+use memdb::{Memdb, SyncStage, Tree};
 
 use super::{Dcdb, DcdbEvent};
 use crate::app::{Ctx, MemberId, NormalMsg};
@@ -253,7 +253,11 @@ impl Dcdb {
     }
 
     fn rollback(&self, snap: &Tree) -> Result<u64, memdb::SyncError> {
-        self.memdb.apply_sync(&snap.index(), &snap.to_rows())?;
+        let mut rows = SyncStage::new();
+        for row in snap.to_rows() {
+            rows.receive(row)?;
+        }
+        self.memdb.apply_sync(&snap.index(), rows)?;
         Ok(self.memdb.version())
     }
 

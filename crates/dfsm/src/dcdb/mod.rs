@@ -1,8 +1,9 @@
 //! The DCDB application (group `pve_dcdb_v1`, protocol 1) over a [`memdb::Memdb`].
 //!
 //! * STATE = the memdb index (§1.12.2); leader selection and synced marking (§1.12.3);
-//!   the leader sends one UPDATE record per inode some member lacks; receivers collect
-//!   them and commit with [`memdb::Memdb::apply_sync`] on UPDATE_COMPLETE (§1.12.4).
+//!   the leader sends one UPDATE record per inode some member lacks; receivers check and
+//!   hash each as it arrives ([`memdb::SyncStage`]) and commit them with
+//!   [`memdb::Memdb::apply_sync`] on UPDATE_COMPLETE (§1.12.4).
 //! * NORMAL subtypes 1–8 (§1.12.1), see [`deliver`](self) — writer = sender node id,
 //!   mtime = header time (MTIME: the `offset` field); not quorate on delivery → `-EACCES`
 //!   and leave; memdb error state → ERROR mode.
@@ -22,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use memdb::{Index, Memdb, Row};
+use memdb::{Index, Memdb, SyncStage};
 
 use crate::app::{AppError, Application, Ctx, MemberId, MemberState, NormalMsg, StateOutcome};
 use crate::codec::{decode_update, encode_update, DCDB_PROTOCOL_VERSION};
@@ -71,7 +72,7 @@ pub enum DcdbEvent {
 
 struct SyncInfo {
     leader: Index,
-    updates: Vec<Row>,
+    received: SyncStage,
 }
 
 /// The DCDB application.
@@ -291,7 +292,7 @@ impl Application for Dcdb {
         }
         self.sync = Some(SyncInfo {
             leader: indexes.swap_remove(leader),
-            updates: Vec::new(),
+            received: SyncStage::new(),
         });
         Ok(outcome)
     }
@@ -302,22 +303,18 @@ impl Application for Dcdb {
         from: MemberId,
         payload: &[u8],
     ) -> Result<(), AppError> {
-        let row = decode_update(payload)
+        let record = decode_update(payload)
             .map_err(|e| AppError::leave(format!("bad update from {from}: {e}")))?;
-        let bad_name = row.name.contains(['/', '\0']) || (row.inode != 0 && row.name.is_empty());
-        let dir_with_data = row.kind == memdb::TYPE_DIR && row.data.is_some();
-        if bad_name || dir_with_data {
-            return Err(AppError::leave(format!(
-                "invalid update record for inode {} from {from}",
-                row.inode
-            )));
-        }
+        let inode = record.inode;
         let sync = self
             .sync
             .as_mut()
             .ok_or_else(|| AppError::leave("update without sync state"))?;
-        sync.updates.push(row);
-        Ok(())
+        sync.received.receive(record).map_err(|e| {
+            AppError::leave(format!(
+                "invalid update record for inode {inode} from {from}: {e}"
+            ))
+        })
     }
 
     fn commit(&mut self, ctx: &mut Ctx<DcdbEvent>) -> Result<(), AppError> {
@@ -325,14 +322,13 @@ impl Application for Dcdb {
             .sync
             .take()
             .ok_or_else(|| AppError::leave("commit without sync state"))?;
-        let n = sync.updates.len();
+        let n = sync.received.len();
         ctx.log(
             Level::Notice,
             format!("update complete - trying to commit (got {n} inode updates)"),
         );
-        let SyncInfo { leader, updates } = sync;
-        let result = self.memdb.apply_sync(&leader, &updates);
-        drop(updates);
+        let SyncInfo { leader, received } = sync;
+        let result = self.memdb.apply_sync(&leader, received);
         release_free_memory();
         result.map_err(|e| AppError::fatal(format!("sync commit failed: {e}")))?;
         self.ack.committed();

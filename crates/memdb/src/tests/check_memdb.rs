@@ -1,7 +1,7 @@
 //! The behaviours of the original `check_memdb.c` (§2.13) and the index vector (§2.6).
 
 use super::*;
-use crate::{hex, Index};
+use crate::{hex, Index, IndexEntry};
 use sha2::{Digest, Sha256};
 
 #[test]
@@ -186,6 +186,29 @@ fn index_decode_validates() {
     let mut bad = blob;
     bad[72..80].copy_from_slice(&0u64.to_le_bytes()); // second entry inode 0 again
     assert_eq!(Index::decode(&bad), Err(IndexError::Unsorted(1)));
+}
+
+#[test]
+fn missing_in_walks_both_indexes_in_inode_order() {
+    let index = |entries: &[(u64, u8)]| Index {
+        version: 9,
+        last_inode: 9,
+        writer: 1,
+        mtime: 1,
+        entries: entries
+            .iter()
+            .map(|&(inode, d)| IndexEntry {
+                inode,
+                digest: [d; 32],
+            })
+            .collect(),
+    };
+    let leader = index(&[(1, 1), (3, 3), (5, 5), (7, 7)]);
+    let member = index(&[(2, 2), (3, 3), (4, 4), (7, 0), (8, 8)]);
+    assert_eq!(leader.missing_in(&member), vec![1, 5, 7]);
+    assert_eq!(leader.missing_in(&index(&[])), vec![1, 3, 5, 7]);
+    assert_eq!(index(&[]).missing_in(&leader), Vec::<u64>::new());
+    assert_eq!(leader.missing_in(&leader), Vec::<u64>::new());
 }
 
 #[test]

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::{Errno, Memdb, Op, SyncError, Tree};
+use crate::{Errno, Memdb, Op, Row, SyncError, SyncStage, Tree};
 
 fn op_mkdir(p: &str) -> Op {
     Op::Mkdir { path: p.into() }
@@ -181,12 +181,21 @@ fn refuse_rows_named(m: &Memdb, name: &str) {
     .unwrap();
 }
 
+/// Receives `records` into a new sync stage.
+fn received(records: Vec<Row>) -> SyncStage {
+    let mut stage = SyncStage::new();
+    for record in records {
+        stage.receive(record).unwrap();
+    }
+    stage
+}
+
 fn sync_into(leader: &Memdb, member: &Memdb, skip: usize) -> Result<(), SyncError> {
     let li = leader.index();
     let wanted = li.missing_in(&member.index());
     let updates: Vec<_> =
         leader.with_tree(|t| wanted.iter().skip(skip).filter_map(|i| t.row(*i)).collect());
-    member.apply_sync(&li, &updates)
+    member.apply_sync(&li, received(updates))
 }
 
 #[test]
@@ -240,6 +249,34 @@ fn a_rejected_sync_keeps_the_old_tree_in_memory() {
 }
 
 #[test]
+fn a_sync_stage_refuses_records_no_tree_can_hold() {
+    let record = |inode, kind, name: &str, data: Option<&[u8]>| Row {
+        inode,
+        parent: 0,
+        version: 5,
+        writer: 1,
+        mtime: 7,
+        kind,
+        name: name.into(),
+        data: data.map(<[u8]>::to_vec),
+    };
+    let mut stage = SyncStage::new();
+    for bad in [
+        record(3, 8, "a/b", None),
+        record(3, 8, "..", None),
+        record(3, 8, "", None),
+        record(3, 6, "x", None),
+        record(3, 4, "d", Some(b"data")),
+    ] {
+        assert!(stage.receive(bad.clone()).is_err(), "{bad:?}");
+    }
+    assert!(stage.is_empty());
+    stage.receive(record(0, 4, "", None)).unwrap();
+    stage.receive(record(3, 8, "f", Some(b"x"))).unwrap();
+    assert_eq!(stage.len(), 2);
+}
+
+#[test]
 fn the_last_update_record_of_an_inode_wins() {
     let (leader, member) = leader_and_member();
     let li = leader.index();
@@ -249,12 +286,12 @@ fn the_last_update_record_of_an_inode_wins() {
     let mut stale = updates.last().unwrap().clone();
     stale.data = Some(b"stale".to_vec());
     updates.insert(0, stale);
-    member.apply_sync(&li, &updates).unwrap();
+    member.apply_sync(&li, received(updates)).unwrap();
     assert_eq!(member.checksum(), leader.checksum());
 }
 
 #[test]
-fn a_sync_whose_database_write_fails_changes_nothing() {
+fn a_sync_whose_database_write_fails_leaves_the_database_as_before() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.db");
     let (leader, _) = leader_and_member();
@@ -265,7 +302,8 @@ fn a_sync_whose_database_write_fails_changes_nothing() {
     let err = sync_into(&leader, &member, 0).unwrap_err();
     assert!(matches!(err, SyncError::Store(_)), "{err}");
     assert!(member.has_errors());
-    assert_eq!(member.checksum(), before, "the old tree is still shown");
+    assert_eq!(member.readdir(""), Err(Errno::Eio), "nothing is served");
+    assert_eq!(member.apply(&op_mkdir("x"), 0, 1), Err(Errno::Eio));
     drop(member);
     let member = Memdb::open(&path).unwrap();
     assert_eq!(member.checksum(), before, "the database was rolled back");
