@@ -72,13 +72,50 @@ pub struct MemberState<'a> {
     pub state: &'a [u8],
 }
 
+/// UPDATE payloads in one buffer: a sync's leader may send thousands, and one allocation
+/// goes back to the system when the sync ends, where thousands would stay as fragments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateRecords {
+    pub(crate) bytes: Vec<u8>,
+    /// End offset in `bytes` of every payload.
+    pub(crate) ends: Vec<usize>,
+}
+
+impl UpdateRecords {
+    /// Appends one payload written by `encode`.
+    pub fn push_with(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
+        encode(&mut self.bytes);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// Number of payloads.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True without payloads.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+impl<P: AsRef<[u8]>> FromIterator<P> for UpdateRecords {
+    fn from_iter<I: IntoIterator<Item = P>>(payloads: I) -> Self {
+        let mut records = UpdateRecords::default();
+        for payload in payloads {
+            records.push_with(|out| out.extend_from_slice(payload.as_ref()));
+        }
+        records
+    }
+}
+
 /// What the application decided once all STATE messages were in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StateOutcome {
     /// Members whose data is already current (the leader and identical ones).
     pub synced: Vec<MemberId>,
     /// UPDATE payloads to multicast now (leader only), in order.
-    pub updates: Vec<Vec<u8>>,
+    pub updates: UpdateRecords,
     /// Multicast UPDATE_COMPLETE after the updates (leader only).
     pub update_complete: bool,
 }

@@ -21,7 +21,9 @@ pub mod machine;
 pub mod sim;
 pub mod transport;
 
-pub use app::{AppError, Application, Ctx, MemberId, MemberState, NormalMsg, StateOutcome};
+pub use app::{
+    AppError, Application, Ctx, MemberId, MemberState, NormalMsg, StateOutcome, UpdateRecords,
+};
 pub use dcdb::{AckPolicy, Dcdb, DcdbEvent};
 pub use machine::{Action, Dfsm, Level, Mode, SendError};
 pub use transport::{Driver, Effect, Transport, TransportError, WaitError, Waiters};

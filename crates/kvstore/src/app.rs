@@ -213,7 +213,7 @@ impl Application for KvStore {
         }
         Ok(StateOutcome {
             synced: states.iter().map(|s| s.member).collect(),
-            updates: Vec::new(),
+            updates: Default::default(),
             update_complete: false,
         })
     }

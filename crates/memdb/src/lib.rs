@@ -39,7 +39,7 @@ pub use path::{GuestConfig, VmType};
 pub use store::{Database, StoreError, LOCK_FILE_NAME, SCHEMA};
 pub use sync::SyncStage;
 pub use tree::{
-    EntryInfo, Kind, Row, RowChange, StatFs, Tree, MAX_FILE_SIZE, TYPE_DIR, TYPE_FILE,
+    EntryInfo, Kind, Row, RowChange, RowRef, StatFs, Tree, MAX_FILE_SIZE, TYPE_DIR, TYPE_FILE,
     VERSION_ROW_NAME,
 };
 pub use vmlist::{render_vmlist, DuplicateVmid, VmEntry, VmList};

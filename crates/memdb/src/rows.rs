@@ -35,6 +35,59 @@ impl Row {
     }
 }
 
+/// A row borrowed from the tree: what an UPDATE record is encoded from without a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowRef<'a> {
+    /// Inode.
+    pub inode: u64,
+    /// Parent inode.
+    pub parent: u64,
+    /// Version of the last change.
+    pub version: u64,
+    /// Writer of the last change.
+    pub writer: u32,
+    /// Mtime of the last change.
+    pub mtime: u32,
+    /// 4 directory, 8 file.
+    pub kind: u8,
+    /// Name (empty for the root).
+    pub name: &'a str,
+    /// File content (empty for directories).
+    pub data: &'a [u8],
+}
+
+impl RowRef<'_> {
+    /// The owned row (empty data becomes `None`).
+    pub fn to_row(&self) -> Row {
+        Row {
+            inode: self.inode,
+            parent: self.parent,
+            version: self.version,
+            writer: self.writer,
+            mtime: self.mtime,
+            kind: self.kind,
+            name: self.name.to_string(),
+            data: (!self.data.is_empty()).then(|| self.data.to_vec()),
+        }
+    }
+}
+
+impl Row {
+    /// The row borrowed (`None` data as empty).
+    pub fn borrowed(&self) -> RowRef<'_> {
+        RowRef {
+            inode: self.inode,
+            parent: self.parent,
+            version: self.version,
+            writer: self.writer,
+            mtime: self.mtime,
+            kind: self.kind,
+            name: &self.name,
+            data: self.data.as_deref().unwrap_or_default(),
+        }
+    }
+}
+
 /// A change to persist, produced by [`Tree::apply`](crate::Tree::apply).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowChange {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::path::{self, components};
-pub use crate::rows::{Row, RowChange};
+pub use crate::rows::{Row, RowChange, RowRef};
 use crate::vmlist::VmList;
 use crate::Errno;
 
@@ -146,21 +146,17 @@ impl Entry {
         }
     }
 
-    /// The entry as a row (UPDATE record) with this inode.
-    pub fn to_row(&self, inode: u64) -> Row {
-        let data = match &self.node {
-            Node::File(d) if !d.is_empty() => Some(d.clone()),
-            _ => None,
-        };
-        Row {
+    /// The entry as a row (UPDATE record) with this inode, borrowed.
+    pub fn row_ref(&self, inode: u64) -> RowRef<'_> {
+        RowRef {
             inode,
             parent: self.parent,
             version: self.version,
             writer: self.writer,
             mtime: self.mtime,
             kind: self.kind().code(),
-            name: self.name.clone(),
-            data,
+            name: &self.name,
+            data: self.data(),
         }
     }
 
@@ -338,7 +334,12 @@ impl Tree {
 
     /// The row (UPDATE record) of an entry. The root gives inode 0, empty name, type 4.
     pub fn row(&self, inode: u64) -> Option<Row> {
-        Some(self.entries.get(&inode)?.to_row(inode))
+        self.row_ref(inode).map(|r| r.to_row())
+    }
+
+    /// [`Tree::row`], borrowed.
+    pub fn row_ref(&self, inode: u64) -> Option<RowRef<'_>> {
+        Some(self.entries.get(&inode)?.row_ref(inode))
     }
 
     /// All rows as stored in the database: the `__version__` row (type 8) then every

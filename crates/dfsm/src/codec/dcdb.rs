@@ -1,7 +1,7 @@
 //! DCDB payloads: the NORMAL subtypes, the FUSE-op record, the unlock record and the
 //! UPDATE record (§1.12.1, §1.12.3).
 
-use memdb::{Row, TYPE_DIR, TYPE_FILE};
+use memdb::{Row, RowRef, TYPE_DIR, TYPE_FILE};
 
 use super::{u32_at, u64_at, CodecError};
 
@@ -170,22 +170,26 @@ impl UnlockRecord {
     }
 }
 
-/// Encodes one UPDATE record from a tree row (`Tree::row`; the root has an empty name).
-pub fn encode_update(row: &Row) -> Vec<u8> {
-    let data = row.data.as_deref().unwrap_or_default();
-    let mut out = Vec::with_capacity(UPDATE_FIXED_LEN + row.name.len() + 1 + data.len());
+/// Encodes one UPDATE record from a tree row (`Tree::row_ref`; the root has an empty name).
+pub fn encode_update(row: RowRef<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(UPDATE_FIXED_LEN + row.name.len() + 1 + row.data.len());
+    encode_update_into(&mut out, row);
+    out
+}
+
+/// [`encode_update`], appending to `out`.
+pub fn encode_update_into(out: &mut Vec<u8>, row: RowRef<'_>) {
     out.extend_from_slice(&row.parent.to_le_bytes());
     out.extend_from_slice(&row.inode.to_le_bytes());
     out.extend_from_slice(&row.version.to_le_bytes());
     out.extend_from_slice(&row.writer.to_le_bytes());
     out.extend_from_slice(&row.mtime.to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(row.data.len() as u32).to_le_bytes());
     out.extend_from_slice(&(row.name.len() as u32 + 1).to_le_bytes());
     out.push(row.kind);
     out.extend_from_slice(row.name.as_bytes());
     out.push(0);
-    out.extend_from_slice(data);
-    out
+    out.extend_from_slice(row.data);
 }
 
 /// Decodes one UPDATE record into a row: at least 41 bytes, type 4 or 8,

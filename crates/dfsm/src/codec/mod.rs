@@ -18,7 +18,7 @@ mod dcdb;
 #[cfg(test)]
 mod tests;
 
-pub use dcdb::{decode_update, encode_update};
+pub use dcdb::{decode_update, encode_update, encode_update_into};
 pub use dcdb::{DcdbSubtype, FuseOp, UnlockRecord, FUSE_OP_FIXED_LEN, UPDATE_FIXED_LEN};
 
 /// CPG group name of the configuration database, with the NUL that C counts in the length.

@@ -319,7 +319,7 @@ fn update_record_file_layout() {
         name: "f".into(),
         data: Some(vec![0xde, 0xad]),
     };
-    assert_eq!(encode_update(&row), wire);
+    assert_eq!(encode_update(row.borrowed()), wire);
     assert_eq!(decode_update(&wire), Ok(row));
 }
 
@@ -343,7 +343,7 @@ fn update_record_root_and_dir() {
         (0, 42, 4, "")
     );
     assert_eq!(row.data, None);
-    assert_eq!(encode_update(&row), root);
+    assert_eq!(encode_update(row.borrowed()), root);
 }
 
 #[test]
@@ -358,7 +358,7 @@ fn update_record_malformed() {
         name: "ab".into(),
         data: Some(vec![7; 4]),
     };
-    let ok = encode_update(&row);
+    let ok = encode_update(row.borrowed());
     for len in 0..41 {
         assert!(matches!(
             decode_update(&ok[..len]),

@@ -25,8 +25,10 @@ use std::time::Instant;
 
 use memdb::{Index, Memdb, SyncStage};
 
-use crate::app::{AppError, Application, Ctx, MemberId, MemberState, NormalMsg, StateOutcome};
-use crate::codec::{decode_update, encode_update, DCDB_PROTOCOL_VERSION};
+use crate::app::{
+    AppError, Application, Ctx, MemberId, MemberState, NormalMsg, StateOutcome, UpdateRecords,
+};
+use crate::codec::{decode_update, encode_update_into, DCDB_PROTOCOL_VERSION};
 use crate::machine::Level;
 
 pub use ack::{encode_ack, parse_ack, AckEntry, AckPolicy, UndoStore, ACK_MAGIC, ACK_PATH_PREFIX};
@@ -274,13 +276,14 @@ impl Application for Dcdb {
                 .collect();
             inodes.sort_unstable();
             inodes.dedup();
-            // One row at a time: a copy of every row next to the encoded records would
-            // double the sync's peak memory.
-            let updates: Option<Vec<Vec<u8>>> = self.memdb.with_tree(|t| {
-                inodes
-                    .iter()
-                    .map(|i| t.row(*i).map(|row| encode_update(&row)))
-                    .collect()
+            // Encoded straight from the tree into one buffer: no copy of the rows.
+            let updates: Option<UpdateRecords> = self.memdb.with_tree(|t| {
+                let mut records = UpdateRecords::default();
+                for inode in &inodes {
+                    let row = t.row_ref(*inode)?;
+                    records.push_with(|out| encode_update_into(out, row));
+                }
+                Some(records)
             });
             outcome.updates =
                 updates.ok_or_else(|| AppError::leave("cannot get inode data for an update"))?;

@@ -425,7 +425,7 @@ fn hostile_update_records_are_rejected() {
         row("", 8, None),
         row("d", 4, Some(vec![1])),
     ] {
-        let err = dcdb.process_update(&mut ctx, B, &crate::codec::encode_update(&bad));
+        let err = dcdb.process_update(&mut ctx, B, &crate::codec::encode_update(bad.borrowed()));
         assert!(err.is_err(), "{bad:?}");
     }
     assert!(dcdb.process_update(&mut ctx, B, &[1, 2, 3]).is_err());
@@ -433,7 +433,7 @@ fn hostile_update_records_are_rejected() {
         .process_update(
             &mut ctx,
             B,
-            &crate::codec::encode_update(&row("ok", 8, Some(vec![1])))
+            &crate::codec::encode_update(row("ok", 8, Some(vec![1])).borrowed())
         )
         .is_ok());
     // malformed STATE blobs make the node leave

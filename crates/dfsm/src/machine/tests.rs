@@ -42,7 +42,7 @@ impl Application for Toy {
             ..StateOutcome::default()
         };
         if leader.member == ctx.local() {
-            out.updates = vec![self.data.clone()];
+            out.updates = [&self.data].into_iter().collect();
             out.update_complete = true;
         }
         Ok(out)

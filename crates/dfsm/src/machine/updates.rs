@@ -7,11 +7,11 @@
 //! flight: each own update delivered back frees its bytes, and sending resumes once half the
 //! window is free. UPDATE_COMPLETE follows the last update at once.
 //!
-//! The records wait in one buffer: thousands of small allocations freed over the stream's
-//! lifetime would stay resident as fragments, while one large buffer goes back to the system
-//! as soon as the stream ends.
+//! The records wait in the application's one buffer ([`UpdateRecords`]) until sent.
 
 use std::collections::VecDeque;
+
+use crate::app::UpdateRecords;
 
 /// Bytes of updates multicast but not yet delivered back (at least one update is sent).
 pub(super) const WINDOW: usize = 256 * 1024;
@@ -39,16 +39,10 @@ pub(super) struct Batch {
 
 impl UpdateStream {
     /// A stream of `updates`, followed by UPDATE_COMPLETE if `complete`.
-    pub fn new(updates: Vec<Vec<u8>>, complete: bool) -> UpdateStream {
-        let mut records = Vec::with_capacity(updates.iter().map(Vec::len).sum());
-        let mut unsent = VecDeque::with_capacity(updates.len());
-        for update in updates {
-            records.extend_from_slice(&update);
-            unsent.push_back(records.len());
-        }
+    pub fn new(updates: UpdateRecords, complete: bool) -> UpdateStream {
         UpdateStream {
-            records,
-            unsent,
+            records: updates.bytes,
+            unsent: updates.ends.into(),
             complete_unsent: complete,
             ..UpdateStream::default()
         }
@@ -95,11 +89,15 @@ mod tests {
         (0..n).map(|i| vec![i as u8; size]).collect()
     }
 
+    fn stream(updates: Vec<Vec<u8>>, complete: bool) -> UpdateStream {
+        UpdateStream::new(updates.into_iter().collect(), complete)
+    }
+
     #[test]
     fn sends_a_window_then_resumes_at_half_of_it() {
         let size = WINDOW / 8;
         let all = updates(20, size);
-        let mut stream = UpdateStream::new(all.clone(), true);
+        let mut stream = stream(all.clone(), true);
         let first = stream.next_batch();
         assert_eq!(first.updates, all[..8].to_vec());
         assert!(!first.complete);
@@ -113,7 +111,7 @@ mod tests {
 
     #[test]
     fn update_complete_follows_the_last_update_in_the_same_batch() {
-        let mut stream = UpdateStream::new(updates(3, 10), true);
+        let mut stream = stream(updates(3, 10), true);
         let batch = stream.next_batch();
         assert_eq!(batch.updates.len(), 3);
         assert!(batch.complete);
@@ -123,7 +121,7 @@ mod tests {
 
     #[test]
     fn an_update_larger_than_the_window_goes_alone() {
-        let mut stream = UpdateStream::new(vec![vec![1; WINDOW * 2], vec![2; 10]], false);
+        let mut stream = stream(vec![vec![1; WINDOW * 2], vec![2; 10]], false);
         assert_eq!(stream.next_batch().updates.len(), 1);
         assert!(stream.next_batch().updates.is_empty());
         assert!(stream.delivered());
