@@ -345,18 +345,11 @@ impl Tree {
     /// All rows as stored in the database: the `__version__` row (type 8) then every
     /// non-root entry by inode.
     pub fn to_rows(&self) -> Vec<Row> {
-        self.rows_except(&std::collections::HashSet::new())
-    }
-
-    /// [`Tree::to_rows`] without the rows of these inodes (0: the `__version__` row).
-    pub fn rows_except(&self, skip: &std::collections::HashSet<u64>) -> Vec<Row> {
         let root = self.root();
         let version = RowChange::version_row(root.version, root.writer, root.mtime, TYPE_FILE);
-        let kept = self.entries.keys().skip(1).filter(|i| !skip.contains(i));
-        let version = (!skip.contains(&0)).then_some(version);
-        version
-            .into_iter()
-            .chain(kept.filter_map(|i| self.row(*i)))
+        let entries = self.entries.iter().skip(1);
+        std::iter::once(version)
+            .chain(entries.map(|(inode, e)| e.row_ref(*inode).to_row()))
             .collect()
     }
 
