@@ -64,13 +64,15 @@ fn put(c: &mut Client, key: &str, value: &str) -> Result<()> {
 pub fn put_many(addr: &str, n: usize, size: usize, prefix: &str) -> Result<Value> {
     let mut c = Client::connect(addr)?;
     let value = B64.encode(payload(size));
-    let start = mono_ns();
+    let (start, cpu) = (mono_ns(), crate::cpu::self_s());
     for i in 0..n {
         put(&mut c, &format!("{prefix}/f{i:05}"), &value)?;
     }
-    let end = mono_ns();
-    Ok(json!({ "n": n, "start_ns": start, "end_ns": end,
-               "per_s": n as f64 / ((end - start) as f64 / 1e9) }))
+    let (end, cpu) = (mono_ns(), crate::cpu::self_s() - cpu);
+    Ok(
+        json!({ "n": n, "start_ns": start, "end_ns": end, "cpu_s": cpu,
+               "per_s": n as f64 / ((end - start) as f64 / 1e9) }),
+    )
 }
 
 /// `etcd-writer ADDR N SIZE GAP_MS PREFIX`: keys PREFIX/rNNNNN, GAP_MS apart.

@@ -54,6 +54,10 @@ impl System {
         }
     }
 
+    pub fn detail_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.0.get_mut(key)?.get_mut("detail")
+    }
+
     pub fn unavailable_all(&mut self, reason: &str) {
         for (key, _, _) in FIGURES {
             self.0
@@ -89,6 +93,68 @@ pub fn add_ratios(doc: &mut Value) {
         );
     }
     doc["ratios"] = Value::Object(ratios);
+}
+
+/// The 5× etcd target of figure 2 as CPU: adds `cpu_3w` with the µs of CPU per file each
+/// part used in the 3-writer runs, what the target leaves per file on this machine's cores,
+/// and the floor no replication design on Corosync gets below here: Corosync's own share
+/// plus the local-mode FUSE path (writers and pmxcfs without any replication).
+pub fn add_cpu_budget(doc: &mut Value, writes: Value, local: Value) {
+    let cores = doc["machine"]["nproc"].as_u64().unwrap_or(0);
+    let target = value(doc, "etcd", "create_3w").map(|etcd| 5.0 * etcd);
+    let budget = target.filter(|&t| t > 0.0).map(|t| cores as f64 * 1e6 / t);
+    let floor = (|| {
+        let corosync = writes["quorate"]["corosync"].as_f64()?;
+        Some(corosync + local["writers"].as_f64()? + local["pmxcfs"].as_f64()?)
+    })();
+    doc["cpu_3w"] = json!({
+        "unit": "µs of CPU per file (all processes of a kind on the 3 nodes together)",
+        "cores": cores,
+        "quorate": writes["quorate"],
+        "etcd": writes["etcd"],
+        "local": local,
+        "target_files_per_s": target,
+        "budget_us_per_file": budget,
+        "floor_us_per_file": floor,
+    });
+}
+
+/// One paragraph on `cpu_3w` for the table's reader.
+fn cpu_budget_text(doc: &Value) -> Option<String> {
+    let c = &doc["cpu_3w"];
+    let us = |v: &Value| v.as_f64().map(|v| format!("{v:.0}"));
+    let q = &c["quorate"];
+    let mut text = format!(
+        "CPU per file, 3 writers (µs, 3 nodes together): corosync {}, pmxcfs {}, writers {}, \
+         whole machine {}",
+        us(&q["corosync"])?,
+        us(&q["pmxcfs"])?,
+        us(&q["workers"])?,
+        us(&q["machine"])?
+    );
+    if let Some(etcd) = us(&c["etcd"]["etcd"]) {
+        text += &format!(
+            "; etcd {etcd} per put (machine {})",
+            us(&c["etcd"]["machine"])?
+        );
+    }
+    if let (Some(budget), Some(floor)) = (
+        c["budget_us_per_file"].as_f64(),
+        c["floor_us_per_file"].as_f64(),
+    ) {
+        let verdict = if floor > budget {
+            "out of reach on this machine"
+        } else {
+            "within reach of this machine"
+        };
+        text += &format!(
+            ". Target 5× etcd = {:.0} files/s leaves {budget:.0} µs per file on {} cores; \
+             corosync plus the local-mode FUSE path (no replication) need {floor:.0}: {verdict}.",
+            c["target_files_per_s"].as_f64()?,
+            c["cores"]
+        );
+    }
+    Some(text)
 }
 
 fn cell(doc: &Value, system: &str, key: &str) -> String {
@@ -139,6 +205,49 @@ pub fn table(doc: &Value) -> String {
             out += &format!("\n* {system} {}: n/a: {reason}", keys.join(", "));
         }
     }
+    if let Some(text) = cpu_budget_text(doc) {
+        out += &format!("\n\n{text}");
+    }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc_with_etcd_3w(rate: f64) -> Value {
+        json!({ "machine": { "nproc": 2 }, "etcd": { "create_3w": { "value": rate } } })
+    }
+
+    #[test]
+    fn cpu_budget_compares_the_floor_with_what_the_target_leaves() {
+        // 5 × 400 files/s on 2 cores leaves 1000 µs per file; the floor is 600 + 300 + 200.
+        let mut doc = doc_with_etcd_3w(400.0);
+        let writes = json!({
+            "quorate": { "corosync": 600.0, "pmxcfs": 500.0, "workers": 150.0, "machine": 1400.0 },
+            "etcd": { "etcd": 900.0, "workers": 100.0, "machine": 1100.0 },
+        });
+        let local = json!({ "writers": 300.0, "pmxcfs": 200.0 });
+        add_cpu_budget(&mut doc, writes.clone(), local.clone());
+        assert_eq!(doc["cpu_3w"]["budget_us_per_file"], 1000.0);
+        assert_eq!(doc["cpu_3w"]["floor_us_per_file"], 1100.0);
+        let text = cpu_budget_text(&doc).unwrap();
+        assert!(text.contains("need 1100: out of reach"), "{text}");
+
+        let mut doc = doc_with_etcd_3w(200.0);
+        add_cpu_budget(&mut doc, writes, local);
+        assert!(cpu_budget_text(&doc).unwrap().contains("within reach"));
+    }
+
+    #[test]
+    fn cpu_budget_without_etcd_has_no_target() {
+        let mut doc = json!({ "machine": { "nproc": 2 }, "etcd": {} });
+        let writes = json!({ "quorate": { "corosync": 1.0, "pmxcfs": 1.0, "workers": 1.0,
+                                          "machine": 3.0 }, "etcd": null });
+        add_cpu_budget(&mut doc, writes, Value::Null);
+        assert!(doc["cpu_3w"]["budget_us_per_file"].is_null());
+        let text = cpu_budget_text(&doc).unwrap();
+        assert!(!text.contains("Target"), "{text}");
+    }
 }

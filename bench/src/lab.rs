@@ -121,6 +121,11 @@ impl Lab {
 
     /// pid of the pmxcfs service on node1..3, from `quorate-lab ls --json`.
     pub fn pmxcfs_pids(&self) -> Result<Vec<u32>> {
+        self.service_pids("pmxcfs")
+    }
+
+    /// pid of `service` on node1..3, from `quorate-lab ls --json`.
+    pub fn service_pids(&self, service: &str) -> Result<Vec<u32>> {
         let ls: Value = serde_json::from_str(&self.ctl(&["ls", "--json"])?)?;
         let mut pids = Vec::new();
         for k in 1..=3 {
@@ -130,9 +135,9 @@ impl Lab {
                 .context("node missing in ls")?;
             let pid = host["services"]
                 .as_array()
-                .and_then(|s| s.iter().find(|s| s["name"] == "pmxcfs"))
+                .and_then(|s| s.iter().find(|s| s["name"] == service))
                 .and_then(|s| s["pid"].as_u64())
-                .context("no pmxcfs pid in ls")?;
+                .with_context(|| format!("no {service} pid in ls"))?;
             pids.push(pid as u32);
         }
         Ok(pids)

@@ -54,6 +54,10 @@ impl LocalPmxcfs {
         Ok(local)
     }
 
+    fn cpu_s(&self) -> Option<f64> {
+        crate::cpu::process_s(self.child.id())
+    }
+
     fn mounted(&self) -> bool {
         use std::os::unix::fs::MetadataExt;
         let dev = |p: &Path| fs::metadata(p).map(|m| m.dev()).ok();
@@ -130,6 +134,7 @@ pub fn ceiling(files: usize, overwrites: usize) -> Result<Value> {
     let local = LocalPmxcfs::start(&pmxcfs)?;
     let root = local.mountpoint.clone();
     let seq = worker::create(&root.join("seq"), files, 512)?;
+    let cpu_before = (crate::cpu::self_s(), local.cpu_s());
     let writers: Vec<Value> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..3)
             .map(|k| {
@@ -148,7 +153,15 @@ pub fn ceiling(files: usize, overwrites: usize) -> Result<Value> {
         bail!("writers reported no times");
     };
     let three = (3 * files) as f64 / ((end - start) as f64 / 1e9);
+    let per_file_us = |s: f64| s * 1e6 / (3 * files) as f64;
+    let cpu_3w = json!({
+        "writers": per_file_us(crate::cpu::self_s() - cpu_before.0),
+        "pmxcfs": cpu_before.1.zip(local.cpu_s()).map(|(before, after)| per_file_us(after - before)),
+    });
     let ow = worker::overwrite(&root.join("ow.bin"), overwrites, 4096)?;
     drop(local);
-    Ok(json!({ "create_seq": seq["per_s"], "create_3w": three, "overwrite": ow["per_s"] }))
+    Ok(
+        json!({ "create_seq": seq["per_s"], "create_3w": three, "overwrite": ow["per_s"],
+               "cpu_3w_us_per_file": cpu_3w }),
+    )
 }

@@ -4,6 +4,7 @@
 
 mod clock;
 mod cpg;
+mod cpu;
 mod etcd;
 mod figures;
 mod lab;
@@ -24,6 +25,10 @@ struct Cli {
     /// Tiny sizes (20 files, 10 samples, 200 catch-up files): checks the harness, not speed.
     #[arg(long)]
     smoke: bool,
+    /// Rounds of figures 1–3 (Quorate and etcd taking turns) and of figure 5; each figure is
+    /// the median of its rounds. Default: 3 (2 with --smoke).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    rounds: Option<u16>,
     /// Where to write the JSON results.
     #[arg(long, default_value = "target/bench/results.json")]
     out: PathBuf,
@@ -191,7 +196,7 @@ fn worker(w: Worker) -> Result<Value> {
 }
 
 fn bench(cli: &Cli) -> Result<Value> {
-    let sizes = run::Sizes::new(cli.smoke);
+    let sizes = run::Sizes::new(cli.smoke, cli.rounds.map(usize::from));
     if cfg!(debug_assertions) && !cli.smoke {
         eprintln!(
             "quorate-bench: WARNING: debug build; Quorate's crates are unoptimised, so the \
@@ -215,29 +220,34 @@ fn bench(cli: &Cli) -> Result<Value> {
         figures::System::default(),
     );
     let (mut rt, mut local) = (figures::System::default(), figures::System::default());
+    let (mut writes_cpu, mut local_cpu) = (Value::Null, Value::Null);
     let result = (|| -> Result<()> {
-        eprintln!("quorate-bench: Quorate workloads");
-        let pids = run::quorate_main(&lab, &sizes, &mut q)?;
+        let pids = lab.pmxcfs_pids()?;
+        run::rss(&mut q, "rss_before_mib", &pids);
+        let etcd = start_etcd(cli, &lab, &mut e);
+        eprintln!(
+            "quorate-bench: writes, {} rounds (Quorate{} in turn)",
+            sizes.rounds,
+            if etcd.is_some() { " and etcd" } else { "" }
+        );
+        writes_cpu = run::write_rounds(&lab, &sizes, etcd.as_ref(), &mut q, &mut e);
+        eprintln!("quorate-bench: replication delay, pvecm status");
+        run::quorate_delay_and_status(&lab, &sizes, &mut q)?;
+        if let Some(cluster) = etcd {
+            run::etcd_delay(&lab, &sizes, &cluster, &mut e);
+        }
         eprintln!("quorate-bench: raw CPG limit");
         run::cpg(&lab, &sizes, &mut c);
         eprintln!("quorate-bench: CPG round trips and local-mode pmxcfs (ceilings)");
         run::cpg_round_trips(&lab, &sizes, &mut rt);
-        run::local_ceiling(&lab, &sizes, &mut local);
-        if cli.no_etcd {
-            e.unavailable_all("skipped (--no-etcd)");
-        } else {
-            eprintln!("quorate-bench: etcd peer");
-            if let Err(err) = run::etcd(&lab, &sizes, &mut e) {
-                eprintln!("quorate-bench: etcd unavailable: {err:#}");
-                e.unavailable_all(&format!("{err:#}"));
-            }
-        }
-        eprintln!("quorate-bench: catch-up ({} files)", sizes.catchup);
-        run::set_catchup(&mut q, run::catchup(&lab, &sizes));
-        eprintln!("quorate-bench: raw CPG for the catch-up's messages");
-        run::cpg_catchup(&lab, &sizes, &mut c);
+        local_cpu = run::local_ceiling(&lab, &sizes, &mut local);
+        eprintln!(
+            "quorate-bench: catch-up ({} files, {} rounds, each followed by raw CPG)",
+            sizes.catchup, sizes.rounds
+        );
+        run::catchup_rounds(&lab, &sizes, &mut q, &mut c);
         let pids_after = lab.pmxcfs_pids().unwrap_or(pids);
-        run_rss_after(&mut q, &pids_after);
+        run::rss(&mut q, "rss_after_mib", &pids_after);
         Ok(())
     })();
     lab.down();
@@ -249,7 +259,8 @@ fn bench(cli: &Cli) -> Result<Value> {
         "corosync_realtime": cli.corosync_realtime,
         "machine": { "nproc": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
         "sizes": { "files": sizes.files, "overwrites": sizes.overwrites, "samples": sizes.samples,
-                   "catchup_files": sizes.catchup, "cpg_msgs": sizes.cpg_msgs },
+                   "catchup_files": sizes.catchup, "cpg_msgs": sizes.cpg_msgs,
+                   "rounds": sizes.rounds },
         "quorate": q.into_value("not measured"),
         "etcd": e.into_value("not applicable to etcd"),
         "cpg": c.into_value("not applicable to raw CPG"),
@@ -257,14 +268,29 @@ fn bench(cli: &Cli) -> Result<Value> {
         "local": local.into_value("measured for figures 1-3 only"),
     });
     figures::add_ratios(&mut doc);
+    figures::add_cpu_budget(&mut doc, writes_cpu, local_cpu);
     Ok(doc)
 }
 
-fn run_rss_after(q: &mut figures::System, pids: &[u32]) {
-    let per: Vec<Option<f64>> = pids.iter().map(|&p| lab::rss_mib(p)).collect();
-    let max = per.iter().flatten().copied().fold(f64::NAN, f64::max);
-    q.set("rss_after_mib", Ok(max));
-    q.set_extra("rss_after_mib", json!({ "per_node": per }));
+/// The etcd peer, started before the first round (its RSS right after start), or `None` with
+/// every etcd figure saying why.
+fn start_etcd(cli: &Cli, lab: &lab::Lab, e: &mut figures::System) -> Option<etcd::Cluster> {
+    if cli.no_etcd {
+        e.unavailable_all("skipped (--no-etcd)");
+        return None;
+    }
+    eprintln!("quorate-bench: starting the etcd peer");
+    match etcd::Cluster::start(lab) {
+        Ok(cluster) => {
+            run::rss(e, "rss_before_mib", cluster.pids());
+            Some(cluster)
+        }
+        Err(err) => {
+            eprintln!("quorate-bench: etcd unavailable: {err:#}");
+            e.unavailable_all(&format!("{err:#}"));
+            None
+        }
+    }
 }
 
 fn main() {

@@ -1,13 +1,15 @@
 //! Orchestration: one lab, Quorate's figures, then the raw CPG limit and etcd on the same
 //! nodes, then Quorate's catch-up and final RSS.
 
+use std::collections::BTreeMap;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-use crate::clock::{mono_ns, p50_p99};
+use crate::clock::{median, mono_ns, p50_p99};
+use crate::cpu::Meter;
 use crate::etcd::Cluster;
 use crate::figures::System;
 use crate::lab::{join, rss_mib, Lab};
@@ -20,10 +22,12 @@ pub struct Sizes {
     pub catchup: usize,
     pub pvecm_runs: usize,
     pub cpg_msgs: usize,
+    /// Rounds of figures 1–3 and 5 (each reported as the median of its rounds).
+    pub rounds: usize,
 }
 
 impl Sizes {
-    pub fn new(smoke: bool) -> Sizes {
+    pub fn new(smoke: bool, rounds: Option<usize>) -> Sizes {
         if smoke {
             Sizes {
                 files: 20,
@@ -33,6 +37,7 @@ impl Sizes {
                 catchup: 200,
                 pvecm_runs: 5,
                 cpg_msgs: 500,
+                rounds: rounds.unwrap_or(2),
             }
         } else {
             Sizes {
@@ -43,6 +48,7 @@ impl Sizes {
                 catchup: 10_000,
                 pvecm_runs: 20,
                 cpg_msgs: 20_000,
+                rounds: rounds.unwrap_or(3),
             }
         }
     }
@@ -63,15 +69,19 @@ fn num(v: &Value, key: &str) -> Result<f64> {
     v[key].as_f64().with_context(|| format!("no {key} in {v}"))
 }
 
-/// Creates (or puts) in parallel, one per node; aggregate rate over first start → last end.
-fn parallel(lab: &Lab, args: impl Fn(usize) -> Vec<String>, total: usize) -> Result<f64> {
+/// Workers started at once, one per node (`args(k)` for node k+1); their results.
+fn parallel_runs(lab: &Lab, args: impl Fn(usize) -> Vec<String>) -> Result<Vec<Value>> {
     let children = (0..3)
         .map(|k| {
             let a = args(k);
             lab.spawn_worker(NODES[k], &a.iter().map(String::as_str).collect::<Vec<_>>())
         })
         .collect::<Result<Vec<_>>>()?;
-    let results = children.into_iter().map(join).collect::<Result<Vec<_>>>()?;
+    children.into_iter().map(join).collect()
+}
+
+/// Aggregate rate of parallel workers: `total` over first start → last end.
+fn aggregate_rate(results: &[Value], total: usize) -> Result<f64> {
     let start = results
         .iter()
         .filter_map(|r| r["start_ns"].as_u64())
@@ -83,6 +93,36 @@ fn parallel(lab: &Lab, args: impl Fn(usize) -> Vec<String>, total: usize) -> Res
         .max()
         .context("end")?;
     Ok(total as f64 / ((end - start) as f64 / 1e9))
+}
+
+/// Creates (or puts) in parallel, one per node; aggregate rate over first start → last end.
+fn parallel(lab: &Lab, args: impl Fn(usize) -> Vec<String>, total: usize) -> Result<f64> {
+    aggregate_rate(&parallel_runs(lab, args)?, total)
+}
+
+/// Parallel workers with the CPU they cost: the aggregate rate, and µs of CPU per operation
+/// of each process group in `meter`, of the workers themselves and of the whole machine.
+fn metered(
+    lab: &Lab,
+    args: impl Fn(usize) -> Vec<String>,
+    total: usize,
+    groups: &[(&'static str, &[u32])],
+) -> (Result<f64>, Option<Value>) {
+    let meter = Meter::start(groups);
+    let runs = match parallel_runs(lab, args) {
+        Ok(runs) => runs,
+        Err(e) => return (Err(e), None),
+    };
+    let cpu = (|| {
+        let mut cpu = meter?.per_op_us(total)?;
+        let workers: f64 = runs
+            .iter()
+            .map(|r| r["cpu_s"].as_f64())
+            .sum::<Option<f64>>()?;
+        cpu["workers"] = json!(workers * 1e6 / total as f64);
+        Some(cpu)
+    })();
+    (aggregate_rate(&runs, total), cpu)
 }
 
 /// Writer on node1, poller on node3 (started first); delays close→readable in ms.
@@ -115,7 +155,7 @@ fn set_delays(sys: &mut System, d: Result<Vec<f64>>) {
     }
 }
 
-fn rss(sys: &mut System, key: &str, pids: &[u32]) {
+pub fn rss(sys: &mut System, key: &str, pids: &[u32]) {
     let per: Vec<Option<f64>> = pids.iter().map(|&p| rss_mib(p)).collect();
     let max = per.iter().flatten().copied().fold(f64::NAN, f64::max);
     let value = if per.iter().all(Option::is_some) {
@@ -127,38 +167,138 @@ fn rss(sys: &mut System, key: &str, pids: &[u32]) {
     sys.set_extra(key, json!({ "per_node": per }));
 }
 
-pub fn quorate_main(lab: &Lab, s: &Sizes, q: &mut System) -> Result<Vec<u32>> {
-    let pids = lab.pmxcfs_pids()?;
-    rss(q, "rss_before_mib", &pids);
-    let r = lab.worker(
-        "node1",
-        &["create", "/etc/pve/bench/seq", &n(s.files), "512"],
-    );
-    q.set("create_seq", r.and_then(|v| num(&v, "per_s")));
-    let r = parallel(
-        lab,
-        |k| {
+/// Repeated measurements of some figures: each figure is the median of its rounds, or the
+/// first round's error.
+#[derive(Default)]
+pub struct Rounds(BTreeMap<&'static str, Result<Vec<f64>, String>>);
+
+impl Rounds {
+    pub fn add(&mut self, key: &'static str, round: Result<f64>) {
+        let slot = self.0.entry(key).or_insert_with(|| Ok(Vec::new()));
+        match (slot, round) {
+            (Ok(values), Ok(v)) => values.push(v),
+            (slot @ Ok(_), Err(e)) => *slot = Err(format!("{e:#}")),
+            (Err(_), _) => {}
+        }
+    }
+
+    /// Sets every figure to its median, with the rounds' values in `detail.rounds`.
+    pub fn set_medians(self, sys: &mut System) {
+        for (key, values) in self.0 {
+            match values {
+                Ok(values) => {
+                    sys.set(key, Ok(median(&values)));
+                    sys.set_extra(key, json!({ "rounds": values }));
+                }
+                Err(e) => sys.set(key, Err(anyhow::anyhow!(e))),
+            }
+        }
+    }
+}
+
+/// Figures 1–3, Quorate and etcd (when running) taking turns in every round, so that both
+/// meet the same moments of a shared machine; each figure is the median of its rounds.
+/// Returns the CPU per file of the 3-writer runs (median of the rounds) for the budget in
+/// `cpu_3w`: `{"quorate": {...}, "etcd": {...}}`.
+pub fn write_rounds(
+    lab: &Lab,
+    s: &Sizes,
+    etcd: Option<&Cluster>,
+    q: &mut System,
+    e: &mut System,
+) -> Value {
+    let (mut qr, mut er) = (Rounds::default(), Rounds::default());
+    let (mut q_cpu, mut e_cpu) = (Vec::new(), Vec::new());
+    let corosync = lab.service_pids("corosync").unwrap_or_default();
+    let pmxcfs = lab.pmxcfs_pids().unwrap_or_default();
+    let etcd_pids = etcd.map(Cluster::pids).unwrap_or_default();
+    let etcd_addr = |k: usize| format!("10.99.0.{k}:2379");
+    for round in 0..s.rounds {
+        let dir = |name: &str| format!("/etc/pve/bench/r{round}/{name}");
+        let r = lab.worker("node1", &["create", &dir("seq"), &n(s.files), "512"]);
+        qr.add("create_seq", r.and_then(|v| num(&v, "per_s")));
+        if etcd.is_some() {
+            let prefix = format!("/r{round}/seq");
+            let r = lab.worker(
+                "node1",
+                &["etcd-put", &etcd_addr(1), &n(s.files), "512", &prefix],
+            );
+            er.add("create_seq", r.and_then(|v| num(&v, "per_s")));
+        }
+        let create = |k: usize| {
             [
                 "create".into(),
-                format!("/etc/pve/bench/w{k}"),
+                dir(&format!("w{k}")),
                 n(s.files),
                 "512".into(),
             ]
-            .to_vec()
-        },
-        3 * s.files,
-    );
-    q.set("create_3w", r);
-    let r = lab.worker(
-        "node1",
-        &[
-            "overwrite",
-            "/etc/pve/bench/ow.bin",
-            &n(s.overwrites),
-            "4096",
-        ],
-    );
-    q.set("overwrite", r.and_then(|v| num(&v, "per_s")));
+        };
+        let groups = [("corosync", &corosync[..]), ("pmxcfs", &pmxcfs[..])];
+        let (rate, cpu) = metered(lab, |k| create(k).to_vec(), 3 * s.files, &groups);
+        qr.add("create_3w", rate);
+        q_cpu.extend(cpu);
+        if etcd.is_some() {
+            let put = |k: usize| {
+                let prefix = format!("/r{round}/w{k}");
+                [
+                    "etcd-put".into(),
+                    etcd_addr(k + 1),
+                    n(s.files),
+                    "512".into(),
+                    prefix,
+                ]
+            };
+            let groups = [("etcd", etcd_pids)];
+            let (rate, cpu) = metered(lab, |k| put(k).to_vec(), 3 * s.files, &groups);
+            er.add("create_3w", rate);
+            e_cpu.extend(cpu);
+        }
+        let r = lab.worker(
+            "node1",
+            &["overwrite", &dir("ow.bin"), &n(s.overwrites), "4096"],
+        );
+        qr.add("overwrite", r.and_then(|v| num(&v, "per_s")));
+        if etcd.is_some() {
+            let r = lab.worker(
+                "node1",
+                &["etcd-overwrite", &etcd_addr(1), &n(s.overwrites), "4096"],
+            );
+            er.add("overwrite", r.and_then(|v| num(&v, "per_s")));
+        }
+        // Every round starts from the same tree, and the end of the run holds as many files
+        // as a one-round run.
+        if round + 1 < s.rounds {
+            let removed = lab.exec_ok("node1", &["rm", "-r", &format!("/etc/pve/bench/r{round}")]);
+            if let Err(e) = removed {
+                let e = format!("{:#}", e.context("removing the round's files"));
+                for key in ["create_seq", "create_3w", "overwrite"] {
+                    qr.add(key, Err(anyhow::anyhow!("{e}")));
+                }
+                break;
+            }
+        }
+    }
+    qr.set_medians(q);
+    if etcd.is_some() {
+        er.set_medians(e);
+    }
+    json!({ "quorate": median_fields(&q_cpu), "etcd": median_fields(&e_cpu) })
+}
+
+/// Field-wise median of JSON objects of numbers (`null` when there are none).
+fn median_fields(rounds: &[Value]) -> Value {
+    let Some(Value::Object(first)) = rounds.first() else {
+        return Value::Null;
+    };
+    let fields = first.keys().map(|key| {
+        let values: Vec<f64> = rounds.iter().filter_map(|r| r[key].as_f64()).collect();
+        (key.clone(), json!(median(&values)))
+    });
+    Value::Object(fields.collect())
+}
+
+/// Figures 4 and 7 for Quorate.
+pub fn quorate_delay_and_status(lab: &Lab, s: &Sizes, q: &mut System) -> Result<()> {
     lab.exec_ok("node1", &["mkdir", "-p", "/etc/pve/bench/repl"])?;
     let (ns, gap) = (n(s.samples), s.gap_ms.to_string());
     let d = delays(
@@ -178,7 +318,7 @@ pub fn quorate_main(lab: &Lab, s: &Sizes, q: &mut System) -> Result<Vec<u32>> {
             }
         }),
     );
-    Ok(pids)
+    Ok(())
 }
 
 fn quorate_flag(lab: &Lab, node: &str) -> Option<bool> {
@@ -199,16 +339,15 @@ fn wait_quorate(lab: &Lab, node: &str, want: bool, secs: u64) -> Result<()> {
 
 /// Catch-up of node3: seconds from `heal` and from node3's first quorate 3-node membership
 /// until node3's copy of the directory was complete (and its digest matched node1's).
-pub struct Catchup {
-    pub from_heal_s: f64,
-    pub from_membership_s: f64,
-    pub detail: Value,
+struct Catchup {
+    from_heal_s: f64,
+    from_membership_s: f64,
+    detail: Value,
 }
 
-/// Cut node3, write `catchup` files on node1, heal; node3 times membership formation and
-/// the moment its tree matches.
-pub fn catchup(lab: &Lab, s: &Sizes) -> Result<Catchup> {
-    let dir = "/etc/pve/bench/catchup";
+/// Cut node3, write `catchup` files into `dir` on node1, heal; node3 times membership
+/// formation and the moment its tree matches.
+fn catchup(lab: &Lab, s: &Sizes, dir: &str) -> Result<Catchup> {
     lab.ctl(&["cut", "node3"])?;
     let result = (|| {
         wait_quorate(lab, "node3", false, 60)?;
@@ -247,19 +386,55 @@ pub fn catchup(lab: &Lab, s: &Sizes) -> Result<Catchup> {
     result
 }
 
-pub fn set_catchup(q: &mut System, r: Result<Catchup>) {
-    match r {
-        Ok(c) => {
-            q.set("catchup_s", Ok(c.from_heal_s));
-            q.set("catchup_formed_s", Ok(c.from_membership_s));
-            q.set_extra("catchup_s", c.detail.clone());
-            q.set_extra("catchup_formed_s", c.detail);
+/// Figure 5 in `s.rounds` rounds, each followed by raw CPG moving the same number of
+/// create-sized messages; between rounds the catch-up directory is removed again, so every
+/// round starts from the same tree.
+pub fn catchup_rounds(lab: &Lab, s: &Sizes, q: &mut System, c: &mut System) {
+    let (mut qr, mut cr) = (Rounds::default(), Rounds::default());
+    let (mut details, mut raw_details) = (Vec::new(), Vec::new());
+    for round in 0..s.rounds {
+        let dir = format!("/etc/pve/bench/catchup{round}");
+        match catchup(lab, s, &dir) {
+            Ok(r) => {
+                qr.add("catchup_s", Ok(r.from_heal_s));
+                qr.add("catchup_formed_s", Ok(r.from_membership_s));
+                details.push(r.detail);
+            }
+            Err(e) => {
+                qr.add("catchup_formed_s", Err(anyhow::anyhow!("{e:#}")));
+                qr.add("catchup_s", Err(e));
+                break;
+            }
         }
-        Err(e) => {
-            q.set("catchup_formed_s", Err(anyhow::anyhow!("{e:#}")));
-            q.set("catchup_s", Err(e));
+        let size = write_msg_size(&format!("bench/catchup{round}/f00000"), 512);
+        let raw = cpg_run(lab, s.catchup, size);
+        if let Ok(run) = &raw {
+            raw_details.push(run.detail.clone());
+        }
+        cr.add("catchup_formed_s", raw.map(|r| r.secs));
+        if round + 1 < s.rounds {
+            if let Err(e) = lab.exec_ok("node1", &["rm", "-r", &dir]) {
+                qr.add("catchup_s", Err(e.context("removing the catch-up files")));
+                break;
+            }
         }
     }
+    qr.set_medians(q);
+    cr.set_medians(c);
+    for key in ["catchup_s", "catchup_formed_s"] {
+        if let Some(Value::Object(detail)) = q.detail_mut(key) {
+            detail.insert("per_round".into(), json!(details));
+        }
+    }
+    if let Some(Value::Object(detail)) = c.detail_mut("catchup_formed_s") {
+        detail.insert("per_round".into(), json!(raw_details));
+    }
+    c.set(
+        "catchup_s",
+        Err(anyhow::anyhow!(
+            "includes Corosync's membership formation; compare catchup_formed_s"
+        )),
+    );
 }
 
 /// Reads the worker's stderr until it says `ready` (its tracking is set up).
@@ -381,68 +556,32 @@ fn with_cpg_members(lab: &Lab, sender: &[&str]) -> Result<(Value, Vec<Value>)> {
 
 /// Figures 1–3 on a local-mode pmxcfs in node1 (no replication): what FUSE and the database
 /// alone allow on this machine.
-pub fn local_ceiling(lab: &Lab, s: &Sizes, local: &mut System) {
+/// Returns the CPU per file of its 3 writers (`{"writers", "pmxcfs"}` µs), or `null`.
+pub fn local_ceiling(lab: &Lab, s: &Sizes, local: &mut System) -> Value {
     match lab.worker("node1", &["local-ceiling", &n(s.files), &n(s.overwrites)]) {
         Ok(v) => {
             for key in ["create_seq", "create_3w", "overwrite"] {
                 local.set(key, num(&v, key));
             }
+            v["cpu_3w_us_per_file"].clone()
         }
-        Err(e) => local.unavailable_all(&format!("{e:#}")),
+        Err(e) => {
+            local.unavailable_all(&format!("{e:#}"));
+            Value::Null
+        }
     }
 }
 
-/// Raw CPG time for as many create-sized messages as the catch-up wrote (the same run as
-/// Quorate's catch-up, right after it).
-pub fn cpg_catchup(lab: &Lab, s: &Sizes, c: &mut System) {
-    let size = write_msg_size("bench/catchup/f00000", 512);
-    let run = cpg_run(lab, s.catchup, size);
-    set_cpg(c, "catchup_formed_s", &run, |r| r.secs);
-    c.set(
-        "catchup_s",
-        Err(anyhow::anyhow!(
-            "includes Corosync's membership formation; compare catchup_formed_s"
-        )),
-    );
-}
-
-pub fn etcd(lab: &Lab, s: &Sizes, e: &mut System) -> Result<()> {
-    let cluster = Cluster::start(lab)?;
-    rss(e, "rss_before_mib", cluster.pids());
-    let addr = |k: usize| format!("10.99.0.{k}:2379");
-    let r = lab.worker("node1", &["etcd-put", &addr(1), &n(s.files), "512", "/seq"]);
-    e.set("create_seq", r.and_then(|v| num(&v, "per_s")));
-    let r = parallel(
-        lab,
-        |k| {
-            [
-                "etcd-put".into(),
-                addr(k + 1),
-                n(s.files),
-                "512".into(),
-                format!("/w{k}"),
-            ]
-            .to_vec()
-        },
-        3 * s.files,
-    );
-    e.set("create_3w", r);
-    let r = lab.worker(
-        "node1",
-        &["etcd-overwrite", &addr(1), &n(s.overwrites), "4096"],
-    );
-    let r = r.and_then(|v| num(&v, "per_s"));
-    e.set("overwrite", r);
+/// Figures 4 and 6 (after) for etcd.
+pub fn etcd_delay(lab: &Lab, s: &Sizes, cluster: &Cluster, e: &mut System) {
     let (ns, gap) = (n(s.samples), s.gap_ms.to_string());
     let d = delays(
         lab,
-        &["etcd-writer", &addr(1), &ns, "512", &gap, "/repl"],
-        &["etcd-poll", &addr(3), &ns, "/repl", "120"],
+        &["etcd-writer", "10.99.0.1:2379", &ns, "512", &gap, "/repl"],
+        &["etcd-poll", "10.99.0.3:2379", &ns, "/repl", "120"],
     );
     set_delays(e, d);
     rss(e, "rss_after_mib", cluster.pids());
-    drop(cluster);
-    Ok(())
 }
 
 #[cfg(test)]
@@ -471,6 +610,33 @@ mod tests {
     fn wait_ready_fails_when_the_worker_ends_first() {
         let mut c = child("echo failed >&2; exit 1");
         assert!(wait_ready(&mut c).is_err());
+    }
+
+    #[test]
+    fn rounds_report_the_median_or_the_first_error() {
+        let mut rounds = Rounds::default();
+        for v in [300.0, 100.0, 200.0] {
+            rounds.add("create_seq", Ok(v));
+        }
+        rounds.add("overwrite", Ok(5.0));
+        rounds.add("overwrite", Err(anyhow::anyhow!("first")));
+        rounds.add("overwrite", Err(anyhow::anyhow!("second")));
+        let mut sys = System::default();
+        rounds.set_medians(&mut sys);
+        let doc = sys.into_value("-");
+        assert_eq!(doc["create_seq"]["value"], 200.0);
+        assert_eq!(
+            doc["create_seq"]["detail"]["rounds"],
+            json!([300.0, 100.0, 200.0])
+        );
+        assert_eq!(doc["overwrite"]["unavailable"], "first");
+    }
+
+    #[test]
+    fn median_fields_takes_each_field_over_the_rounds() {
+        let rounds = [json!({"a": 1.0, "b": 10.0}), json!({"a": 3.0, "b": 30.0})];
+        assert_eq!(median_fields(&rounds), json!({"a": 2.0, "b": 20.0}));
+        assert_eq!(median_fields(&[]), Value::Null);
     }
 
     #[test]

@@ -42,13 +42,15 @@ fn file_name(i: usize) -> String {
 pub fn create(dir: &Path, n: usize, size: usize) -> Result<Value> {
     fs::create_dir_all(dir).with_context(|| format!("mkdir {}", dir.display()))?;
     let data = payload(size);
-    let start = mono_ns();
+    let (start, cpu) = (mono_ns(), crate::cpu::self_s());
     for i in 0..n {
         write_file(&dir.join(file_name(i)), &data)?;
     }
-    let end = mono_ns();
-    Ok(json!({ "n": n, "start_ns": start, "end_ns": end,
-               "per_s": n as f64 / ((end - start) as f64 / 1e9) }))
+    let (end, cpu) = (mono_ns(), crate::cpu::self_s() - cpu);
+    Ok(
+        json!({ "n": n, "start_ns": start, "end_ns": end, "cpu_s": cpu,
+               "per_s": n as f64 / ((end - start) as f64 / 1e9) }),
+    )
 }
 
 /// `overwrite PATH N SIZE`: N truncating rewrites of one file.
