@@ -62,7 +62,11 @@ fn group_s(pids: &[u32]) -> Option<f64> {
 }
 
 impl Meter {
+    /// `None` when a group has no process (its pids were not found) or a process is gone.
     pub fn start(groups: &[(&'static str, &[u32])]) -> Option<Meter> {
+        if groups.iter().any(|(_, pids)| pids.is_empty()) {
+            return None;
+        }
         let groups = groups
             .iter()
             .map(|(name, pids)| Some((*name, pids.to_vec(), group_s(pids)?)))
@@ -107,5 +111,15 @@ mod tests {
         assert!(after - before >= 0.05, "{before} → {after}");
         assert!(self_s() >= after - 0.02);
         assert!(machine_busy_s().unwrap() > 0.0);
+    }
+
+    #[test]
+    fn a_meter_needs_a_process_in_every_group() {
+        let me = [std::process::id()];
+        assert!(Meter::start(&[("me", &me), ("none", &[])]).is_none());
+        let meter = Meter::start(&[("me", &me)]).unwrap();
+        let cpu = meter.per_op_us(10).unwrap();
+        assert!(cpu["me"].as_f64().unwrap() >= 0.0);
+        assert!(cpu["machine"].as_f64().unwrap() >= 0.0);
     }
 }

@@ -66,10 +66,16 @@ fn bench_smoke_reports_every_figure() {
     // The 3-writer CPU budget needs nothing beyond Quorate and the local ceiling either.
     let cpu = &doc["cpu_3w"];
     for part in ["corosync", "pmxcfs", "workers", "machine"] {
-        assert!(cpu["quorate"][part].is_f64(), "cpu_3w.quorate.{part}: {cpu}");
+        assert!(
+            cpu["quorate"][part].is_f64(),
+            "cpu_3w.quorate.{part}: {cpu}"
+        );
     }
     assert!(cpu["floor_us_per_file"].is_f64(), "no CPU floor: {cpu}");
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("| Figure |"), "no table:\n{table}");
-    assert!(table.contains("CPU per file, 3 writers"), "no CPU line:\n{table}");
+    assert!(
+        table.contains("CPU per file, 3 writers"),
+        "no CPU line:\n{table}"
+    );
 }
