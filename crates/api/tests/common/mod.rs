@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -33,10 +34,15 @@ pub const MEMBERS: &str = "{\n\"nodename\": \"n1\",\n\"version\": 4,\n\"cluster\
 1, \"online\": 1, \"ip\": \"192.0.2.1\"},\n  \"n2\": { \"id\": 2, \"online\": 0, \"ip\": \
 \"192.0.2.2\"}\n  }\n}\n";
 
-/// Keys and certificates are made once per test binary and copied into each environment.
-fn template() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
+/// One file of the key template: path below the PVE directory, content, permission bits.
+type TemplateFile = (PathBuf, Vec<u8>, u32);
+
+/// Keys and certificates are made once per test process and written into each environment.
+/// They are kept in memory: a static `TempDir` is never dropped, so its directory would
+/// outlive every test process.
+fn template() -> &'static [TemplateFile] {
+    static FILES: OnceLock<Vec<TemplateFile>> = OnceLock::new();
+    FILES.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let pve = PveDir::new(dir.path());
         certs::gen_ca(&pve, false).unwrap();
@@ -51,21 +57,31 @@ fn template() -> &'static Path {
         }
         authkey::gen_auth_key(&pve, false).unwrap();
         authkey::gen_www_key(&pve, false).unwrap();
-        dir
+        let mut files = Vec::new();
+        read_tree(dir.path(), Path::new(""), &mut files);
+        files
     })
-    .path()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
+fn read_tree(root: &Path, below: &Path, files: &mut Vec<TemplateFile>) {
+    for entry in std::fs::read_dir(root.join(below)).unwrap() {
         let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
+        let path = below.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
+            read_tree(root, &path, files);
         } else {
-            std::fs::copy(entry.path(), &target).unwrap();
+            let mode = entry.metadata().unwrap().permissions().mode();
+            files.push((path, std::fs::read(entry.path()).unwrap(), mode));
         }
+    }
+}
+
+fn write_template(to: &Path) {
+    for (path, content, mode) in template() {
+        let target = to.join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(&target, content).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(*mode)).unwrap();
     }
 }
 
@@ -126,7 +142,7 @@ impl Env {
     /// `prepare` may change the PVE directory before the server starts.
     pub async fn start_with(opts: EnvOptions, prepare: impl FnOnce(&Path)) -> Env {
         let dir = tempfile::tempdir().unwrap();
-        copy_tree(template(), dir.path());
+        write_template(dir.path());
         if opts.corosync_conf {
             std::fs::write(dir.path().join("corosync.conf"), COROSYNC_CONF).unwrap();
         }
