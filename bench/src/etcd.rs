@@ -184,6 +184,31 @@ impl Drop for Cluster {
     }
 }
 
+/// `etcd-clear ADDR PREFIX KEY`: deletes every key under PREFIX and the key KEY, then
+/// compacts the history, so the next round starts from a store of the same size (as Quorate's
+/// rounds start from the same tree).
+pub fn clear(addr: &str, prefix: &str, key: &str) -> Result<Value> {
+    let mut c = Client::connect(addr)?;
+    let mut range_end = prefix.as_bytes().to_vec();
+    let last = range_end.last_mut().context("empty prefix")?;
+    *last += 1;
+    c.post(
+        "/v3/kv/deleterange",
+        &json!({ "key": B64.encode(prefix), "range_end": B64.encode(range_end) }),
+    )?;
+    let deleted = c.post("/v3/kv/deleterange", &json!({ "key": B64.encode(key) }))?;
+    // The gateway prints 64-bit integers as strings.
+    let revision = deleted["header"]["revision"]
+        .as_str()
+        .context("no revision in the deleterange answer")?
+        .to_string();
+    c.post(
+        "/v3/kv/compaction",
+        &json!({ "revision": revision, "physical": true }),
+    )?;
+    Ok(json!({ "compacted_at": revision }))
+}
+
 /// `etcd-overwrite ADDR N SIZE`: N puts of one key.
 pub fn overwrite(addr: &str, n: usize, size: usize) -> Result<Value> {
     let mut c = Client::connect(addr)?;

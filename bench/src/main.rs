@@ -123,6 +123,11 @@ enum Worker {
         n: usize,
         size: usize,
     },
+    EtcdClear {
+        addr: String,
+        prefix: String,
+        key: String,
+    },
     EtcdWriter {
         addr: String,
         n: usize,
@@ -179,6 +184,7 @@ fn worker(w: Worker) -> Result<Value> {
             prefix,
         } => etcd::put_many(&addr, n, size, &prefix),
         Worker::EtcdOverwrite { addr, n, size } => etcd::overwrite(&addr, n, size),
+        Worker::EtcdClear { addr, prefix, key } => etcd::clear(&addr, &prefix, &key),
         Worker::EtcdWriter {
             addr,
             n,
@@ -221,6 +227,7 @@ fn bench(cli: &Cli) -> Result<Value> {
     );
     let (mut rt, mut local) = (figures::System::default(), figures::System::default());
     let (mut writes_cpu, mut local_cpu) = (Value::Null, Value::Null);
+    let mut raw_corosync = None;
     let result = (|| -> Result<()> {
         let pids = lab.pmxcfs_pids()?;
         run::rss(&mut q, "rss_before_mib", &pids);
@@ -237,7 +244,7 @@ fn bench(cli: &Cli) -> Result<Value> {
             run::etcd_delay(&lab, &sizes, &cluster, &mut e);
         }
         eprintln!("quorate-bench: raw CPG limit");
-        run::cpg(&lab, &sizes, &mut c);
+        raw_corosync = run::cpg(&lab, &sizes, &mut c);
         eprintln!("quorate-bench: CPG round trips and local-mode pmxcfs (ceilings)");
         run::cpg_round_trips(&lab, &sizes, &mut rt);
         local_cpu = run::local_ceiling(&lab, &sizes, &mut local);
@@ -268,7 +275,7 @@ fn bench(cli: &Cli) -> Result<Value> {
         "local": local.into_value("measured for figures 1-3 only"),
     });
     figures::add_ratios(&mut doc);
-    figures::add_cpu_budget(&mut doc, writes_cpu, local_cpu);
+    figures::add_cpu_budget(&mut doc, writes_cpu, local_cpu, raw_corosync);
     Ok(doc)
 }
 

@@ -101,7 +101,7 @@ fn parallel(lab: &Lab, args: impl Fn(usize) -> Vec<String>, total: usize) -> Res
 }
 
 /// Parallel workers with the CPU they cost: the aggregate rate, and µs of CPU per operation
-/// of each process group in `meter`, of the workers themselves and of the whole machine.
+/// of each process group in `groups`, of the writers themselves and of the whole machine.
 fn metered(
     lab: &Lab,
     args: impl Fn(usize) -> Vec<String>,
@@ -119,7 +119,7 @@ fn metered(
             .iter()
             .map(|r| r["cpu_s"].as_f64())
             .sum::<Option<f64>>()?;
-        cpu["workers"] = json!(workers * 1e6 / total as f64);
+        cpu["writers"] = json!(workers * 1e6 / total as f64);
         Some(cpu)
     })();
     (aggregate_rate(&runs, total), cpu)
@@ -209,8 +209,13 @@ pub fn write_rounds(
 ) -> Value {
     let (mut qr, mut er) = (Rounds::default(), Rounds::default());
     let (mut q_cpu, mut e_cpu) = (Vec::new(), Vec::new());
-    let corosync = lab.service_pids("corosync").unwrap_or_default();
-    let pmxcfs = lab.pmxcfs_pids().unwrap_or_default();
+    let pids = |service: &str| {
+        lab.service_pids(service).unwrap_or_else(|e| {
+            eprintln!("quorate-bench: no CPU figures for {service}: {e:#}");
+            Vec::new()
+        })
+    };
+    let (corosync, pmxcfs) = (pids("corosync"), pids("pmxcfs"));
     let etcd_pids = etcd.map(Cluster::pids).unwrap_or_default();
     let etcd_addr = |k: usize| format!("10.99.0.{k}:2379");
     for round in 0..s.rounds {
@@ -265,14 +270,23 @@ pub fn write_rounds(
             );
             er.add("overwrite", r.and_then(|v| num(&v, "per_s")));
         }
-        // Every round starts from the same tree, and the end of the run holds as many files
-        // as a one-round run.
+        // Every round starts from the same tree (and etcd from a store of the same size),
+        // and the end of the run holds as many files as a one-round run.
         if round + 1 < s.rounds {
-            let removed = lab.exec_ok("node1", &["rm", "-r", &format!("/etc/pve/bench/r{round}")]);
-            if let Err(e) = removed {
-                let e = format!("{:#}", e.context("removing the round's files"));
+            let mut cleared = lab
+                .exec_ok("node1", &["rm", "-r", &format!("/etc/pve/bench/r{round}")])
+                .map(drop);
+            if etcd.is_some() && cleared.is_ok() {
+                let prefix = format!("/r{round}/");
+                cleared = lab
+                    .worker("node1", &["etcd-clear", &etcd_addr(1), &prefix, "/ow"])
+                    .map(drop);
+            }
+            if let Err(e) = cleared {
+                let e = format!("{:#}", e.context("clearing the round's data"));
                 for key in ["create_seq", "create_3w", "overwrite"] {
                     qr.add(key, Err(anyhow::anyhow!("{e}")));
+                    er.add(key, Err(anyhow::anyhow!("{e}")));
                 }
                 break;
             }
@@ -414,7 +428,11 @@ pub fn catchup_rounds(lab: &Lab, s: &Sizes, q: &mut System, c: &mut System) {
         cr.add("catchup_formed_s", raw.map(|r| r.secs));
         if round + 1 < s.rounds {
             if let Err(e) = lab.exec_ok("node1", &["rm", "-r", &dir]) {
-                qr.add("catchup_s", Err(e.context("removing the catch-up files")));
+                let e = format!("{:#}", e.context("removing the catch-up files"));
+                for key in ["catchup_s", "catchup_formed_s"] {
+                    qr.add(key, Err(anyhow::anyhow!("{e}")));
+                }
+                cr.add("catchup_formed_s", Err(anyhow::anyhow!("{e}")));
                 break;
             }
         }
@@ -497,12 +515,18 @@ fn set_cpg(c: &mut System, key: &str, run: &Result<CpgRun>, value: impl Fn(&CpgR
     }
 }
 
-pub fn cpg(lab: &Lab, s: &Sizes, c: &mut System) {
+/// Returns the CPU the three corosync daemons spent per create-sized message while moving
+/// them as fast as they could (µs): their cheapest cost per message, for the budget.
+pub fn cpg(lab: &Lab, s: &Sizes, c: &mut System) -> Option<f64> {
+    let corosync = lab.service_pids("corosync").ok()?;
+    let meter = Meter::start(&[("corosync", &corosync)]);
     let create = cpg_run(lab, s.cpg_msgs, write_msg_size("bench/seq/f00000", 512));
+    let per_msg = meter.and_then(|m| m.per_op_us(s.cpg_msgs)?["corosync"].as_f64());
     set_cpg(c, "create_seq", &create, |r| r.per_s);
     set_cpg(c, "create_3w", &create, |r| r.per_s);
     let ow = cpg_run(lab, s.cpg_msgs, write_msg_size("bench/ow.bin", 4096));
     set_cpg(c, "overwrite", &ow, |r| r.per_s);
+    per_msg.filter(|_| create.is_ok())
 }
 
 /// One blocking AGREED round trip per operation, messages of the size of figures 1–3: the

@@ -65,7 +65,7 @@ fn bench_smoke_reports_every_figure() {
     }
     // The 3-writer CPU budget needs nothing beyond Quorate and the local ceiling either.
     let cpu = &doc["cpu_3w"];
-    for part in ["corosync", "pmxcfs", "workers", "machine"] {
+    for part in ["corosync", "pmxcfs", "writers", "machine"] {
         assert!(
             cpu["quorate"][part].is_f64(),
             "cpu_3w.quorate.{part}: {cpu}"
