@@ -32,12 +32,10 @@ pub fn machine_busy_s() -> Option<f64> {
         .next()?
         .split_whitespace()
         .skip(1)
-        .map(|f| f.parse().unwrap_or(0.0))
-        .collect();
-    let busy = [0, 1, 2, 5, 6]
-        .iter()
-        .map(|&i| fields.get(i).copied().unwrap_or(0.0));
-    Some(busy.sum::<f64>() / ticks_per_s())
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let busy: Option<f64> = [0, 1, 2, 5, 6].iter().map(|&i| fields.get(i)).sum();
+    Some(busy? / ticks_per_s())
 }
 
 /// User + system CPU seconds of the calling process (all its threads) so far.

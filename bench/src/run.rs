@@ -115,11 +115,11 @@ fn metered(
     };
     let cpu = (|| {
         let mut cpu = meter?.per_op_us(total)?;
-        let workers: f64 = runs
+        let writers_s: f64 = runs
             .iter()
             .map(|r| r["cpu_s"].as_f64())
             .sum::<Option<f64>>()?;
-        cpu["writers"] = json!(workers * 1e6 / total as f64);
+        cpu["writers"] = json!(writers_s * 1e6 / total as f64);
         Some(cpu)
     })();
     (aggregate_rate(&runs, total), cpu)
