@@ -12,12 +12,12 @@ fn sh(lab: &Lab, node: &str, script: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Every file under /etc/pve with its size, mtime and content hash: equal listings mean
-/// equal trees.
 fn exists(lab: &Lab, node: &str, path: &str) -> bool {
     lab.exec(node, &["test", "-e", path]).status.success()
 }
 
+/// Every file under /etc/pve with its size, mtime and content hash: equal listings mean
+/// equal trees.
 fn tree(lab: &Lab, node: &str) -> String {
     sh(
         lab,
@@ -178,6 +178,44 @@ fn racing_creates_of_the_same_names_leave_identical_trees() {
     );
     let numbers: Vec<&str> = inodes.lines().collect();
     assert!(numbers.len() == 2 && numbers[0] == numbers[1], "{inodes}");
+    wait_converged(&lab);
+}
+
+/// The kernel caches directory names for a second (as with the original); a cached name must
+/// lead to the directory at that path now, after another node replaced it, and after a rename
+/// through this node's own mount.
+#[test]
+fn cached_directory_names_follow_their_paths() {
+    let lab = Lab::up("e2e_rep9", &["--nodes", "3", "--corosync", "--pmxcfs"]);
+    sh(
+        &lab,
+        "node1",
+        "mkdir -p /etc/pve/moves/a && echo one > /etc/pve/moves/a/f",
+    );
+    wait_for(Duration::from_secs(10), "moves/a/f on node2", || {
+        exists(&lab, "node2", "/etc/pve/moves/a/f")
+    });
+    // node2 caches `moves` and `moves/a`; node1 replaces `a` right after.
+    assert_eq!(sh(&lab, "node2", "cat /etc/pve/moves/a/f"), "one\n");
+    sh(
+        &lab,
+        "node1",
+        "cd /etc/pve/moves && mkdir b && mv a/f b/f && rmdir a && mkdir a && echo two > a/f && \
+         touch done",
+    );
+    let seen = sh(
+        &lab,
+        "node2",
+        "cd /etc/pve/moves && until test -e done; do sleep 0.01; done; cat a/f b/f",
+    );
+    assert_eq!(seen, "two\none\n");
+    let renamed = sh(
+        &lab,
+        "node2",
+        "cd /etc/pve/moves && mkdir c && ls c && mv c d && echo three > d/g && cat d/g && \
+         ! test -e c",
+    );
+    assert_eq!(renamed, "three\n");
     wait_converged(&lab);
 }
 

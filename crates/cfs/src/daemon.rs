@@ -175,6 +175,7 @@ fn serve(opts: &Options) -> Result<()> {
         gid,
         cluster,
         pipeline: Default::default(),
+        dirs: Default::default(),
     };
     let mut config = Config::default();
     config.mount_options = vec![

@@ -1,7 +1,8 @@
 //! The FUSE front: kernel requests → memdb operations and virtual files.
 //!
-//! FUSE inode numbers: the root is 1 and memdb inode `n` is `n + 1` (memdb inodes are never
-//! reused, so neither are ours); the synthetic root entries use a reserved range.
+//! FUSE node ids: the root is 1, a file's is its memdb inode `n` plus one (memdb inodes are
+//! never reused, so neither are ours), a directory's is bound to its path ([`dirs`]), and
+//! the synthetic root entries and pipelined creates use ranges of their own.
 
 use std::ffi::OsStr;
 use std::sync::Arc;
@@ -20,9 +21,11 @@ use crate::pipeline::Pipeline;
 use crate::status::Status;
 
 mod attrs;
+mod dirs;
 mod pipelined;
 
-use attrs::{shown_ino, TTL};
+use attrs::{shown_ino, CREATE_TTL, TTL};
+use dirs::DirIds;
 
 /// First FUSE inode of the synthetic root entries.
 const SYNTHETIC_BASE: u64 = 1 << 62;
@@ -36,6 +39,8 @@ pub struct PveFs {
     pub cluster: Option<Arc<ClusterService>>,
     /// Creates answered before their delivery (cluster mode).
     pub pipeline: Pipeline,
+    /// Node ids of the directories the kernel knows.
+    pub dirs: DirIds,
 }
 
 enum Node {
@@ -66,6 +71,14 @@ impl PveFs {
         if ino.0 >= SYNTHETIC_BASE {
             let i = (ino.0 - SYNTHETIC_BASE) as usize;
             return SYNTHETIC.get(i).map(|(_, s)| Node::Synthetic(*s));
+        }
+        if DirIds::is_dir_id(ino) {
+            let path = self.dirs.path(ino)?;
+            self.pipeline_barrier();
+            // A stale id never shows a file that replaced its directory: the kernel would
+            // take the changed type for a corrupt inode.
+            let info = self.memdb.lookup(&path).filter(|i| i.kind == Kind::Dir)?;
+            return Some(Node::Memdb(path, info));
         }
         let inode = if Pipeline::is_provisional(ino) {
             self.settle(ino)?.ok()?
@@ -120,16 +133,22 @@ impl PveFs {
         Ok(result)
     }
 
+    /// The node id and entry of `path` for an entry reply (which the kernel counts as a
+    /// lookup of that id).
     fn lookup_path(&self, path: &str) -> Result<(INodeNo, Node), Errno> {
         let info = self.memdb.lookup(path).ok_or(Errno::ENOENT)?;
-        Ok((memdb_ino(info.inode), Node::Memdb(path.to_string(), info)))
+        let ino = match info.kind {
+            Kind::Dir if !path.is_empty() => self.dirs.acquire(path),
+            _ => memdb_ino(info.inode),
+        };
+        Ok((ino, Node::Memdb(path.to_string(), info)))
     }
 
     fn reply_entry(&self, path: &str, reply: ReplyEntry) {
         match self.lookup_path(path) {
             Ok((ino, node)) => reply.entry_with_ttls(
-                &Self::attr_ttl(&node),
-                &TTL,
+                &Self::cache_ttl(&node),
+                &Self::cache_ttl(&node),
                 &self.attr(ino, &node),
                 Generation(0),
             ),
@@ -225,7 +244,7 @@ impl Filesystem for PveFs {
         }
         match self.node(ino) {
             Some(node) => reply.attr(
-                &Self::attr_ttl(&node),
+                &Self::cache_ttl(&node),
                 &self.attr(shown_ino(ino, &node), &node),
             ),
             None => reply.error(Errno::ENOENT),
@@ -258,7 +277,7 @@ impl Filesystem for PveFs {
         }
         match self.node(ino) {
             Some(node) => reply.attr(
-                &Self::attr_ttl(&node),
+                &Self::cache_ttl(&node),
                 &self.attr(shown_ino(ino, &node), &node),
             ),
             // A lock directory removed by utime(0, 0).
@@ -323,13 +342,13 @@ impl Filesystem for PveFs {
         }
         let result = self.child_path(parent, name).and_then(|from| {
             let to = self.child_path(newparent, newname)?;
-            self.apply(
-                Op::Rename {
-                    from,
-                    to: to.clone(),
-                },
-                &to,
-            )
+            let op = Op::Rename {
+                from: from.clone(),
+                to: to.clone(),
+            };
+            self.apply(op, &to)?;
+            self.dirs.renamed(&from, &to);
+            Ok(())
         });
         match result {
             Ok(_) => reply.ok(),
@@ -428,17 +447,21 @@ impl Filesystem for PveFs {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        let dir = match self.dir_path(ino) {
-            Ok(dir) => dir,
-            Err(e) => return reply.error(e),
+        let (dir, dir_ino) = match self.node(ino) {
+            Some(Node::Memdb(path, info)) if info.kind == Kind::Dir => {
+                (path, memdb_ino(info.inode))
+            }
+            Some(Node::Memdb(..)) => return reply.error(Errno::ENOTDIR),
+            Some(Node::Synthetic(_)) => return reply.error(Errno::EACCES),
+            None => return reply.error(Errno::ENOENT),
         };
         let children = match self.memdb.readdir(&dir) {
             Ok(children) => children,
             Err(e) => return reply.error(errno(e)),
         };
         let mut entries: Vec<(INodeNo, FileType, String)> = vec![
-            (ino, FileType::Directory, ".".into()),
-            (ino, FileType::Directory, "..".into()),
+            (dir_ino, FileType::Directory, ".".into()),
+            (dir_ino, FileType::Directory, "..".into()),
         ];
         if dir.is_empty() {
             for (i, (name, entry)) in SYNTHETIC.iter().enumerate() {
@@ -519,13 +542,15 @@ impl Filesystem for PveFs {
         };
         match self.pipelined_create(&path, flags) {
             Some(Ok(ino)) => {
+                // Uncached: the provisional node id is not the inode number `stat` shows once
+                // the create landed, and `fstat` must show that one.
                 return reply.created(
                     &TTL,
                     &self.provisional_attr(ino, &path),
                     Generation(0),
                     FileHandle(0),
                     FopenFlags::FOPEN_DIRECT_IO,
-                )
+                );
             }
             Some(Err(e)) => return reply.error(e),
             None => {}
@@ -535,7 +560,7 @@ impl Filesystem for PveFs {
             .and_then(|_| self.lookup_path(&path));
         match result {
             Ok((ino, node)) => reply.created(
-                &TTL,
+                &CREATE_TTL,
                 &self.attr(ino, &node),
                 Generation(0),
                 FileHandle(0),
@@ -574,7 +599,8 @@ impl Filesystem for PveFs {
         reply.ok()
     }
 
-    fn forget(&self, _req: &Request, ino: INodeNo, _nlookup: u64) {
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        self.dirs.forget(ino, nlookup);
         if let Some(cluster) = &self.cluster {
             self.pipeline.forget(ino, &**cluster);
         }

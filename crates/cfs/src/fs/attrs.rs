@@ -9,19 +9,27 @@ use memdb::Kind;
 use super::{Node, PveFs};
 use crate::namespace::{self, StatusFile, Synthetic};
 
-/// How long the kernel may cache names, and attributes of memdb files: not at all. Other
-/// nodes change the tree behind the kernel's back (a replicated rename gives a name another
-/// inode), so a cached name could point at a deleted inode; the original avoids this by
-/// being path-based, we by asking every time. It also keeps `stat` sizes fresh on every node.
+/// How long the kernel may cache file names and attributes: not at all. File node ids are
+/// memdb inodes, and other nodes change the tree behind the kernel's back (a replicated rename
+/// gives a name another inode), so a cached file name could lead to the wrong file; asking
+/// every time also keeps `stat` sizes fresh on every node.
 pub(super) const TTL: Duration = Duration::ZERO;
-/// How long the kernel may cache a directory's attributes: as long as the original does
-/// (libfuse's default). With `default_permissions` the kernel checks every directory it walks
-/// through; a cached answer saves up to 4 of the 12 requests of a small-file create. Names
-/// are still looked up every time, and each lookup refreshes the attributes, so `stat` of a
-/// path shows a quorum change at once. What may lag by up to a second: whatever reaches a
-/// directory without a lookup (`fstat` of an open directory, `stat .`, the root), e.g. the
-/// root's mtime or a mode after a quorum change.
-const DIR_ATTR_TTL: Duration = Duration::from_secs(1);
+/// How long the kernel may cache a directory's name and attributes: as long as the original
+/// does (libfuse's default). Directory node ids stand for paths ([`super::dirs`]), so a cached
+/// name leads to whatever directory is at that path now, as in the original. Without this
+/// the kernel asks for every directory of a path on every open (3 of the 9 requests of a
+/// small-file create in `/etc/pve/nodes/NAME/qemu-server`), and with `default_permissions`
+/// it checks each one. What may lag by up to a second, as in the original: a directory
+/// another node removed still resolves (its operations then fail with ENOENT), a `mkdir` of a
+/// name the kernel still caches fails with EEXIST, and a directory's mode after a quorum
+/// change (writes are refused by the daemon all the same).
+const DIR_TTL: Duration = Duration::from_secs(1);
+/// How long the kernel may cache a file it just created the blocking way (pipelined creates
+/// answer with a provisional node id, whose attributes must not be cached): long enough for the permission check
+/// of the open that created it (otherwise one more request per create), far too short for
+/// another node's change of the same name to matter (the kernel rounds it up to one or two
+/// clock ticks, 4–8 ms).
+pub(super) const CREATE_TTL: Duration = Duration::from_millis(1);
 
 fn time_of(secs: u32) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(u64::from(secs))
@@ -119,9 +127,10 @@ impl PveFs {
         }
     }
 
-    pub(super) fn attr_ttl(node: &Node) -> Duration {
+    /// How long the kernel may cache `node`'s name and attributes.
+    pub(super) fn cache_ttl(node: &Node) -> Duration {
         match node {
-            Node::Memdb(_, info) if info.kind == Kind::Dir => DIR_ATTR_TTL,
+            Node::Memdb(_, info) if info.kind == Kind::Dir => DIR_TTL,
             Node::Memdb(..) => TTL,
             // Virtual content is regenerated for every request, so never cached.
             Node::Synthetic(_) => Duration::ZERO,
