@@ -237,7 +237,12 @@ fn bench(cli: &Cli) -> Result<Value> {
             sizes.rounds,
             if etcd.is_some() { " and etcd" } else { "" }
         );
-        writes_cpu = run::write_rounds(&lab, &sizes, etcd.as_ref(), &mut q, &mut e);
+        let systems = run::WriteSystems {
+            quorate: &mut q,
+            etcd: &mut e,
+            round_trips: &mut rt,
+        };
+        writes_cpu = run::write_rounds(&lab, &sizes, etcd.as_ref(), systems);
         eprintln!("quorate-bench: replication delay, pvecm status");
         run::quorate_delay_and_status(&lab, &sizes, &mut q)?;
         if let Some(cluster) = etcd {
@@ -275,6 +280,7 @@ fn bench(cli: &Cli) -> Result<Value> {
         "local": local.into_value("measured for figures 1-3 only"),
     });
     figures::add_ratios(&mut doc);
+    figures::add_target_3w(&mut doc);
     figures::add_cpu_budget(&mut doc, writes_cpu, local_cpu, raw_corosync);
     Ok(doc)
 }

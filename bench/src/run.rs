@@ -196,18 +196,21 @@ impl Rounds {
     }
 }
 
+/// The systems figures 1–3 are measured for in every round.
+pub struct WriteSystems<'a> {
+    pub quorate: &'a mut System,
+    pub etcd: &'a mut System,
+    /// Figure 2's CPG round-trip ceiling, which decides whether its target can be reached.
+    pub round_trips: &'a mut System,
+}
+
 /// Figures 1–3, Quorate and etcd (when running) taking turns in every round, so that both
-/// meet the same moments of a shared machine; each figure is the median of its rounds.
-/// Returns the CPU per file of the 3-writer runs (median of the rounds) for the budget in
-/// `cpu_3w`: `{"quorate": {...}, "etcd": {...}}`.
-pub fn write_rounds(
-    lab: &Lab,
-    s: &Sizes,
-    etcd: Option<&Cluster>,
-    q: &mut System,
-    e: &mut System,
-) -> Value {
-    let (mut qr, mut er) = (Rounds::default(), Rounds::default());
+/// meet the same moments of a shared machine, and after them figure 2's CPG round-trip
+/// ceiling; each figure is the median of its rounds. Returns the CPU per file of the
+/// 3-writer runs (median of the rounds) for the budget in `cpu_3w`:
+/// `{"quorate": {...}, "etcd": {...}}`.
+pub fn write_rounds(lab: &Lab, s: &Sizes, etcd: Option<&Cluster>, out: WriteSystems) -> Value {
+    let (mut qr, mut er, mut rtr) = (Rounds::default(), Rounds::default(), Rounds::default());
     let (mut q_cpu, mut e_cpu) = (Vec::new(), Vec::new());
     let pids = |service: &str| {
         lab.service_pids(service).unwrap_or_else(|e| {
@@ -258,6 +261,7 @@ pub fn write_rounds(
             er.add("create_3w", rate);
             e_cpu.extend(cpu);
         }
+        rtr.add("create_3w", three_sender_round_trips(lab, s.files));
         let r = lab.worker(
             "node1",
             &["overwrite", &dir("ow.bin"), &n(s.overwrites), "4096"],
@@ -288,14 +292,16 @@ pub fn write_rounds(
                     qr.add(key, Err(anyhow::anyhow!("{e}")));
                     er.add(key, Err(anyhow::anyhow!("{e}")));
                 }
+                rtr.add("create_3w", Err(anyhow::anyhow!("{e}")));
                 break;
             }
         }
     }
-    qr.set_medians(q);
+    qr.set_medians(out.quorate);
     if etcd.is_some() {
-        er.set_medians(e);
+        er.set_medians(out.etcd);
     }
+    rtr.set_medians(out.round_trips);
     json!({ "quorate": median_fields(&q_cpu), "etcd": median_fields(&e_cpu) })
 }
 
@@ -531,22 +537,23 @@ pub fn cpg(lab: &Lab, s: &Sizes, c: &mut System) -> Option<f64> {
 
 /// One blocking AGREED round trip per operation, messages of the size of figures 1–3: the
 /// most a file system on CPG can do when a write returns only after its delivery (one sender
-/// on node1; for figure 2 one on every node at once).
+/// on node1; figure 2's, one on every node at once, is measured in the write rounds).
 pub fn cpg_round_trips(lab: &Lab, s: &Sizes, rt: &mut System) {
     let create = write_msg_size("bench/seq/f00000", 512);
     rt.set("create_seq", one_sender_round_trips(lab, s.files, create));
-    let three = parallel(
-        lab,
-        |_| {
-            ["cpg-round-trips", &n(s.files), &n(create), "3", "3"]
-                .map(String::from)
-                .to_vec()
-        },
-        3 * s.files,
-    );
-    rt.set("create_3w", three);
     let ow = write_msg_size("bench/ow.bin", 4096);
     rt.set("overwrite", one_sender_round_trips(lab, s.overwrites, ow));
+}
+
+/// Figure 2's ceiling: one round-trip sender on every node at once, `files` messages each.
+fn three_sender_round_trips(lab: &Lab, files: usize) -> Result<f64> {
+    let create = n(write_msg_size("bench/seq/f00000", 512));
+    let sender = |_| {
+        ["cpg-round-trips", &n(files), &create, "3", "3"]
+            .map(String::from)
+            .to_vec()
+    };
+    parallel(lab, sender, 3 * files)
 }
 
 fn one_sender_round_trips(lab: &Lab, msgs: usize, size: usize) -> Result<f64> {

@@ -72,6 +72,14 @@ fn bench_smoke_reports_every_figure() {
         );
     }
     assert!(cpu["floor_us_per_file"].is_f64(), "no CPU floor: {cpu}");
+    // Figure 2's target is judged against its round-trip ceiling, measured in every round.
+    let target = &doc["target_3w"];
+    assert!(
+        target["round_trip_ceiling_per_s"].is_f64(),
+        "no ceiling: {target}"
+    );
+    let rounds = &doc["cpg_rt"]["create_3w"]["detail"]["rounds"];
+    assert_eq!(rounds.as_array().map(Vec::len), Some(2), "{rounds}");
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("| Figure |"), "no table:\n{table}");
     assert!(
