@@ -94,8 +94,12 @@ impl PveFs {
     }
 
     fn dir_path(&self, ino: INodeNo) -> Result<String, Errno> {
+        self.dir(ino).map(|(path, _)| path)
+    }
+
+    fn dir(&self, ino: INodeNo) -> Result<(String, EntryInfo), Errno> {
         match self.node(ino) {
-            Some(Node::Memdb(path, info)) if info.kind == Kind::Dir => Ok(path),
+            Some(Node::Memdb(path, info)) if info.kind == Kind::Dir => Ok((path, info)),
             Some(Node::Memdb(..)) => Err(Errno::ENOTDIR),
             Some(Node::Synthetic(_)) => Err(Errno::EACCES),
             None => Err(Errno::ENOENT),
@@ -447,13 +451,9 @@ impl Filesystem for PveFs {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        let (dir, dir_ino) = match self.node(ino) {
-            Some(Node::Memdb(path, info)) if info.kind == Kind::Dir => {
-                (path, memdb_ino(info.inode))
-            }
-            Some(Node::Memdb(..)) => return reply.error(Errno::ENOTDIR),
-            Some(Node::Synthetic(_)) => return reply.error(Errno::EACCES),
-            None => return reply.error(Errno::ENOENT),
+        let (dir, dir_ino) = match self.dir(ino) {
+            Ok((path, info)) => (path, memdb_ino(info.inode)),
+            Err(e) => return reply.error(e),
         };
         let children = match self.memdb.readdir(&dir) {
             Ok(children) => children,
