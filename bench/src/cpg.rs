@@ -155,6 +155,7 @@ pub fn round_trips(n: u64, size: usize, members: usize, senders: usize) -> Resul
         MEMBERS.load(Ordering::SeqCst) >= members
     })?;
     let msg = vec![b'D'; size.max(1)];
+    let cpu_before = crate::cpu::self_s();
     let start = mono_ns();
     for i in 1..=n {
         mcast(&handle, fd, &msg)?;
@@ -163,6 +164,7 @@ pub fn round_trips(n: u64, size: usize, members: usize, senders: usize) -> Resul
         })?;
     }
     let end = mono_ns();
+    let cpu_s = crate::cpu::self_s() - cpu_before;
     mcast(&handle, fd, b"S")?;
     let _ = wait(&handle, fd, "the other senders", 120, || {
         STOPS.load(Ordering::SeqCst) >= senders
@@ -171,7 +173,7 @@ pub fn round_trips(n: u64, size: usize, members: usize, senders: usize) -> Resul
     let secs = (end - start) as f64 / 1e9;
     Ok(
         json!({ "n": n, "size": size, "start_ns": start, "end_ns": end, "secs": secs,
-               "per_s": n as f64 / secs }),
+               "per_s": n as f64 / secs, "cpu_s": cpu_s }),
     )
 }
 

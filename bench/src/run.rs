@@ -95,11 +95,6 @@ fn aggregate_rate(results: &[Value], total: usize) -> Result<f64> {
     Ok(total as f64 / ((end - start) as f64 / 1e9))
 }
 
-/// Creates (or puts) in parallel, one per node; aggregate rate over first start → last end.
-fn parallel(lab: &Lab, args: impl Fn(usize) -> Vec<String>, total: usize) -> Result<f64> {
-    aggregate_rate(&parallel_runs(lab, args)?, total)
-}
-
 /// Parallel workers with the CPU they cost: the aggregate rate, and µs of CPU per operation
 /// of each process group in `groups`, of the writers themselves and of the whole machine.
 fn metered(
@@ -207,11 +202,11 @@ pub struct WriteSystems<'a> {
 /// Figures 1–3, Quorate and etcd (when running) taking turns in every round, so that both
 /// meet the same moments of a shared machine, and after them figure 2's CPG round-trip
 /// ceiling; each figure is the median of its rounds. Returns the CPU per file of the
-/// 3-writer runs (median of the rounds) for the budget in `cpu_3w`:
-/// `{"quorate": {...}, "etcd": {...}}`.
+/// 3-writer runs and per round trip of the ceiling's senders (medians of the rounds) for the
+/// budget in `cpu_3w`: `{"quorate": {...}, "etcd": {...}, "round_trips": {...}}`.
 pub fn write_rounds(lab: &Lab, s: &Sizes, etcd: Option<&Cluster>, out: WriteSystems) -> Value {
     let (mut qr, mut er, mut rtr) = (Rounds::default(), Rounds::default(), Rounds::default());
-    let (mut q_cpu, mut e_cpu) = (Vec::new(), Vec::new());
+    let (mut q_cpu, mut e_cpu, mut rt_cpu) = (Vec::new(), Vec::new(), Vec::new());
     let pids = |service: &str| {
         lab.service_pids(service).unwrap_or_else(|e| {
             eprintln!("quorate-bench: no CPU figures for {service}: {e:#}");
@@ -261,7 +256,9 @@ pub fn write_rounds(lab: &Lab, s: &Sizes, etcd: Option<&Cluster>, out: WriteSyst
             er.add("create_3w", rate);
             e_cpu.extend(cpu);
         }
-        rtr.add("create_3w", three_sender_round_trips(lab, s.files));
+        let (rate, cpu) = three_sender_round_trips(lab, s.files, &corosync);
+        rtr.add("create_3w", rate);
+        rt_cpu.extend(cpu);
         let r = lab.worker(
             "node1",
             &["overwrite", &dir("ow.bin"), &n(s.overwrites), "4096"],
@@ -302,7 +299,11 @@ pub fn write_rounds(lab: &Lab, s: &Sizes, etcd: Option<&Cluster>, out: WriteSyst
         er.set_medians(out.etcd);
     }
     rtr.set_medians(out.round_trips);
-    json!({ "quorate": median_fields(&q_cpu), "etcd": median_fields(&e_cpu) })
+    json!({
+        "quorate": median_fields(&q_cpu),
+        "etcd": median_fields(&e_cpu),
+        "round_trips": median_fields(&rt_cpu),
+    })
 }
 
 /// Field-wise median of JSON objects of numbers (`null` when there are none).
@@ -545,15 +546,26 @@ pub fn cpg_round_trips(lab: &Lab, s: &Sizes, rt: &mut System) {
     rt.set("overwrite", one_sender_round_trips(lab, s.overwrites, ow));
 }
 
-/// Figure 2's ceiling: one round-trip sender on every node at once, `files` messages each.
-fn three_sender_round_trips(lab: &Lab, files: usize) -> Result<f64> {
+/// Figure 2's ceiling: one round-trip sender on every node at once, `files` messages each,
+/// with the CPU per round trip of `corosync`, of the senders and of the machine.
+fn three_sender_round_trips(
+    lab: &Lab,
+    files: usize,
+    corosync: &[u32],
+) -> (Result<f64>, Option<Value>) {
     let create = n(write_msg_size("bench/seq/f00000", 512));
     let sender = |_| {
         ["cpg-round-trips", &n(files), &create, "3", "3"]
             .map(String::from)
             .to_vec()
     };
-    parallel(lab, sender, 3 * files)
+    let (rate, mut cpu) = metered(lab, sender, 3 * files, &[("corosync", corosync)]);
+    if let Some(Value::Object(cpu)) = cpu.as_mut() {
+        if let Some(senders) = cpu.remove("writers") {
+            cpu.insert("senders".into(), senders);
+        }
+    }
+    (rate, cpu)
 }
 
 fn one_sender_round_trips(lab: &Lab, msgs: usize, size: usize) -> Result<f64> {

@@ -72,6 +72,16 @@ fn bench_smoke_reports_every_figure() {
         );
     }
     assert!(cpu["floor_us_per_file"].is_f64(), "no CPU floor: {cpu}");
+    for part in ["corosync", "senders", "machine"] {
+        assert!(
+            cpu["round_trips"][part].is_f64(),
+            "cpu_3w.round_trips.{part}: {cpu}"
+        );
+    }
+    assert!(
+        cpu["blocking_floor_us_per_file"].is_f64(),
+        "no blocking floor: {cpu}"
+    );
     // Figure 2's target is judged against its round-trip ceiling, measured in every round.
     let target = &doc["target_3w"];
     assert!(
