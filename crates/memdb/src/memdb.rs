@@ -223,6 +223,7 @@ impl Memdb {
         let Some(changes) = self.lock_batch().take() else {
             return Ok(());
         };
+        let changes = RowChange::last_per_row(changes);
         let result = self.commit_locked(&mut db, &changes);
         drop(db);
         if result.is_err() {
@@ -243,7 +244,7 @@ impl Memdb {
     /// Commits rows collected by an open batch now (the batch stays open).
     fn commit_batched(&self, db: &mut Option<Database>) -> Result<(), Errno> {
         let changes = match self.lock_batch().as_mut() {
-            Some(batch) => std::mem::take(batch),
+            Some(batch) => RowChange::last_per_row(std::mem::take(batch)),
             None => return Ok(()),
         };
         self.commit_locked(db, &changes)

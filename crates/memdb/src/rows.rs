@@ -107,6 +107,30 @@ pub enum RowChange {
 }
 
 impl RowChange {
+    /// The inode of the row this change writes (0 for the `__version__` row).
+    pub fn inode(&self) -> u64 {
+        match self {
+            RowChange::Replace(row) => row.inode,
+            RowChange::Delete(inode) => *inode,
+            RowChange::Version { .. } => 0,
+        }
+    }
+
+    /// Keeps only the last change of every row, in their order: each change replaces or
+    /// deletes a whole row by its primary key, so in one transaction the earlier ones are
+    /// overwritten anyway. A delivery round often holds a file's CREATE and WRITE, each with
+    /// its `__version__` bump: four statements, of which two decide the outcome.
+    pub fn last_per_row(changes: Vec<RowChange>) -> Vec<RowChange> {
+        let mut seen = std::collections::HashSet::with_capacity(changes.len());
+        let mut kept: Vec<RowChange> = changes
+            .into_iter()
+            .rev()
+            .filter(|change| seen.insert(change.inode()))
+            .collect();
+        kept.reverse();
+        kept
+    }
+
     /// Builds the `__version__` pseudo row (inode 0, parent 0, no data) of the given type.
     pub fn version_row(version: u64, writer: u32, mtime: u32, kind: u8) -> Row {
         Row {

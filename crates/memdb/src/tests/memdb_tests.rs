@@ -350,3 +350,96 @@ fn a_failed_batch_commit_enters_the_error_state_and_keeps_the_db_as_before() {
     assert!(m.lookup("d/f").is_none(), "the whole batch was rolled back");
     assert_eq!(m.checksum(), before);
 }
+
+#[test]
+fn a_batch_writes_the_same_rows_as_the_same_operations_one_by_one() {
+    let ops = [
+        op_mkdir("d"),
+        Op::Create { path: "d/a".into() },
+        op_put("d/a", b"first"),
+        Op::Create { path: "d/b".into() },
+        Op::Rename {
+            from: "d/a".into(),
+            to: "d/c".into(),
+        },
+        op_put("d/b", b"second"),
+        Op::Delete { path: "d/b".into() },
+        op_mkdir("e"),
+        Op::Rename {
+            from: "d/c".into(),
+            to: "e/c".into(),
+        },
+        op_put("e/c", b"third"),
+        Op::Create { path: "d/a".into() },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let rows_after = |name: &str, batched: bool| {
+        let path = dir.path().join(name);
+        let m = Memdb::open(&path).unwrap();
+        if batched {
+            m.begin_batch();
+        }
+        for (i, op) in ops.iter().enumerate() {
+            m.apply(op, 1, 100 + i as u32).unwrap();
+        }
+        if batched {
+            m.end_batch().unwrap();
+        }
+        drop(m);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT inode, parent, version, writer, mtime, type, name, data FROM tree ORDER BY inode")
+            .unwrap();
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, Option<Vec<u8>>>(7)?,
+            ))
+        });
+        rows.unwrap().collect::<Result<Vec<_>, _>>().unwrap()
+    };
+    let one_by_one = rows_after("single.db", false);
+    assert_eq!(rows_after("batched.db", true), one_by_one);
+    assert!(one_by_one
+        .iter()
+        .any(|r| r.4 == "c" && r.5.as_deref() == Some(&b"third"[..])));
+}
+
+#[test]
+fn only_the_last_change_of_each_row_is_kept_in_order() {
+    use crate::RowChange;
+    let version = |v| RowChange::Version {
+        version: v,
+        writer: 1,
+        mtime: 0,
+    };
+    let row = |inode, v| {
+        RowChange::Replace(Row {
+            inode,
+            parent: 0,
+            version: v,
+            writer: 1,
+            mtime: 0,
+            kind: 8,
+            name: format!("f{inode}"),
+            data: None,
+        })
+    };
+    let changes = vec![
+        row(5, 1),
+        version(1),
+        row(5, 2),
+        version(2),
+        row(6, 3),
+        RowChange::Delete(5),
+        version(3),
+    ];
+    assert_eq!(
+        RowChange::last_per_row(changes),
+        vec![row(6, 3), RowChange::Delete(5), version(3)]
+    );
+}
