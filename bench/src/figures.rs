@@ -138,6 +138,7 @@ pub fn add_cpu_budget(
         "target_files_per_s": target,
         "budget_us_per_file": budget,
         "round_trips": writes["round_trips"],
+        "local_path_us_per_file": local_path,
         "floor_us_per_file": floor,
         "blocking_floor_us_per_file": blocking_floor,
     });
@@ -219,9 +220,7 @@ fn cpu_budget_text(doc: &Value) -> Option<String> {
         c["cores"],
     );
     // Both floors exist only when the local-mode path was measured.
-    let local = &c["local"];
-    let local_path = local["writers"].as_f64().zip(local["pmxcfs"].as_f64());
-    let local_path = local_path.map_or(String::new(), |(w, p)| format!("{:.0}", w + p));
+    let local_path = us(&c["local_path_us_per_file"]).unwrap_or_default();
     if let Some(floor) = c["floor_us_per_file"].as_f64() {
         text += &format!(
             "; 2 messages per file at Corosync's cheapest cost ({} µs each, raw CPG at full \

@@ -392,10 +392,14 @@ fn a_batch_writes_the_same_rows_as_the_same_operations_one_by_one() {
             .unwrap();
         let rows = stmt.query_map([], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(4)?,
+                [
+                    r.get::<_, i64>(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ],
                 r.get::<_, String>(6)?,
                 r.get::<_, Option<Vec<u8>>>(7)?,
             ))
@@ -406,7 +410,7 @@ fn a_batch_writes_the_same_rows_as_the_same_operations_one_by_one() {
     assert_eq!(rows_after("batched.db", true), one_by_one);
     assert!(one_by_one
         .iter()
-        .any(|r| r.4 == "c" && r.5.as_deref() == Some(&b"third"[..])));
+        .any(|r| r.1 == "c" && r.2.as_deref() == Some(&b"third"[..])));
 }
 
 #[test]
