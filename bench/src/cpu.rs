@@ -99,10 +99,14 @@ mod tests {
     fn own_process_time_from_proc_grows_with_work() {
         let pid = std::process::id();
         let before = process_s(pid).unwrap();
-        let t = std::time::Instant::now();
+        // Spin until getrusage counts 0.1 s more CPU (on a busy machine that takes longer
+        // than 0.1 s of wall time), then /proc must show it too.
+        let (start, t) = (self_s(), std::time::Instant::now());
         let mut x = 0u64;
-        while t.elapsed().as_millis() < 100 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        while self_s() - start < 0.1 && t.elapsed().as_secs() < 30 {
+            for _ in 0..10_000 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
         }
         std::hint::black_box(x);
         let after = process_s(pid).unwrap();
