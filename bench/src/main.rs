@@ -10,6 +10,7 @@ mod figures;
 mod lab;
 mod local;
 mod membership;
+mod minfs;
 mod run;
 mod worker;
 
@@ -108,6 +109,13 @@ enum Worker {
     CpgMember {
         timeout_s: u64,
     },
+    MinfsServe {
+        members: u32,
+        files: u64,
+        #[arg(value_enum)]
+        storage: minfs::Storage,
+        timeout_s: u64,
+    },
     LocalCeiling {
         files: usize,
         overwrites: usize,
@@ -176,6 +184,12 @@ fn worker(w: Worker) -> Result<Value> {
             senders,
         } => cpg::round_trips(n, size, members, senders),
         Worker::CpgMember { timeout_s } => cpg::member(timeout_s),
+        Worker::MinfsServe {
+            members,
+            files,
+            storage,
+            timeout_s,
+        } => minfs::serve(members, files, storage, timeout_s),
         Worker::LocalCeiling { files, overwrites } => local::ceiling(files, overwrites),
         Worker::EtcdPut {
             addr,
@@ -226,6 +240,7 @@ fn bench(cli: &Cli) -> Result<Value> {
         figures::System::default(),
     );
     let (mut rt, mut local) = (figures::System::default(), figures::System::default());
+    let mut minimal_fs = figures::System::default();
     let (mut writes_cpu, mut local_cpu) = (Value::Null, Value::Null);
     let mut raw_corosync = None;
     let result = (|| -> Result<()> {
@@ -241,6 +256,7 @@ fn bench(cli: &Cli) -> Result<Value> {
             quorate: &mut q,
             etcd: &mut e,
             round_trips: &mut rt,
+            minimal_fs: &mut minimal_fs,
         };
         writes_cpu = run::write_rounds(&lab, &sizes, etcd.as_ref(), systems);
         eprintln!("quorate-bench: replication delay, pvecm status");
@@ -278,6 +294,7 @@ fn bench(cli: &Cli) -> Result<Value> {
         "cpg": c.into_value("not applicable to raw CPG"),
         "cpg_rt": rt.into_value("measured for figures 1-3 only"),
         "local": local.into_value("measured for figures 1-3 only"),
+        "minimal_fs": minimal_fs.into_value("measured for figure 2 only"),
     });
     figures::add_ratios(&mut doc);
     figures::add_target_3w(&mut doc);

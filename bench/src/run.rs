@@ -197,16 +197,22 @@ pub struct WriteSystems<'a> {
     pub etcd: &'a mut System,
     /// Figure 2's CPG round-trip ceiling, which decides whether its target can be reached.
     pub round_trips: &'a mut System,
+    /// Figure 2 on the minimal file system ([`crate::minfs`]): `create_3w` with SQLite,
+    /// `create_3w_no_storage` without.
+    pub minimal_fs: &'a mut System,
 }
 
 /// Figures 1–3, Quorate and etcd (when running) taking turns in every round, so that both
 /// meet the same moments of a shared machine, and after them figure 2's CPG round-trip
-/// ceiling; each figure is the median of its rounds. Returns the CPU per file of the
-/// 3-writer runs and per round trip of the ceiling's senders (medians of the rounds) for the
-/// budget in `cpu_3w`: `{"quorate": {...}, "etcd": {...}, "round_trips": {...}}`.
+/// ceiling and its minimal file system; each figure is the median of its rounds. Returns the
+/// CPU per file of the 3-writer runs, per round trip of the ceiling's senders and per file of
+/// the minimal file system (medians of the rounds) for the budget in `cpu_3w`:
+/// `{"quorate": {...}, "etcd": {...}, "round_trips": {...}, "minimal_fs": {...}}`.
 pub fn write_rounds(lab: &Lab, s: &Sizes, etcd: Option<&Cluster>, out: WriteSystems) -> Value {
     let (mut qr, mut er, mut rtr) = (Rounds::default(), Rounds::default(), Rounds::default());
+    let mut mfr = Rounds::default();
     let (mut q_cpu, mut e_cpu, mut rt_cpu) = (Vec::new(), Vec::new(), Vec::new());
+    let mut mf_cpu = Vec::new();
     let pids = |service: &str| {
         lab.service_pids(service).unwrap_or_else(|e| {
             eprintln!("quorate-bench: no CPU figures for {service}: {e:#}");
@@ -259,6 +265,13 @@ pub fn write_rounds(lab: &Lab, s: &Sizes, etcd: Option<&Cluster>, out: WriteSyst
         let (rate, cpu) = three_sender_round_trips(lab, s.files, &corosync);
         rtr.add("create_3w", rate);
         rt_cpu.extend(cpu);
+        let (rate, cpu) = minimal_fs_3w(lab, s.files, "sqlite");
+        mfr.add("create_3w", rate);
+        mf_cpu.extend(cpu);
+        mfr.add(
+            "create_3w_no_storage",
+            minimal_fs_3w(lab, s.files, "none").0,
+        );
         let r = lab.worker(
             "node1",
             &["overwrite", &dir("ow.bin"), &n(s.overwrites), "4096"],
@@ -290,6 +303,7 @@ pub fn write_rounds(lab: &Lab, s: &Sizes, etcd: Option<&Cluster>, out: WriteSyst
                     er.add(key, Err(anyhow::anyhow!("{e}")));
                 }
                 rtr.add("create_3w", Err(anyhow::anyhow!("{e}")));
+                mfr.add("create_3w", Err(anyhow::anyhow!("{e}")));
                 break;
             }
         }
@@ -299,10 +313,12 @@ pub fn write_rounds(lab: &Lab, s: &Sizes, etcd: Option<&Cluster>, out: WriteSyst
         er.set_medians(out.etcd);
     }
     rtr.set_medians(out.round_trips);
+    mfr.set_medians(out.minimal_fs);
     json!({
         "quorate": median_fields(&q_cpu),
         "etcd": median_fields(&e_cpu),
         "round_trips": median_fields(&rt_cpu),
+        "minimal_fs": median_fields(&mf_cpu),
     })
 }
 
@@ -568,6 +584,65 @@ fn three_sender_round_trips(
     (rate, cpu)
 }
 
+/// Figure 2 on the minimal file system with `storage` (`sqlite` or `none`): a server on every
+/// node, then one writer per node into its mount. The aggregate rate, and µs of CPU per file
+/// of the servers, the writers and the machine.
+fn minimal_fs_3w(lab: &Lab, files: usize, storage: &str) -> (Result<f64>, Option<Value>) {
+    let total = 3 * files;
+    let servers = match start_minimal_fs(lab, total, storage) {
+        Ok(servers) => servers,
+        Err(e) => return (Err(e.context("minimal file system")), None),
+    };
+    let writer = |k: usize| {
+        let dir = format!("{}/w{k}", crate::minfs::MOUNTPOINT);
+        ["create".into(), dir, n(files), "512".into()].to_vec()
+    };
+    let (rate, cpu) = metered(lab, writer, total, &[]);
+    if rate.is_err() {
+        kill_all(servers);
+        return (rate, None);
+    }
+    let reports: Result<Vec<Value>> = servers.into_iter().map(join).collect();
+    let servers_s = reports.map(|r| r.iter().map(|r| r["cpu_s"].as_f64()).sum::<Option<f64>>());
+    match (servers_s, cpu) {
+        (Ok(Some(servers_s)), Some(mut cpu)) => {
+            cpu["servers"] = json!(servers_s * 1e6 / total as f64);
+            (rate, Some(cpu))
+        }
+        (Err(e), _) => (Err(e.context("minimal file system server")), None),
+        _ => (rate, None),
+    }
+}
+
+/// A minimal file system server on every node, each mounted and all in one CPG group.
+fn start_minimal_fs(lab: &Lab, total: usize, storage: &str) -> Result<Vec<std::process::Child>> {
+    let args = ["minfs-serve", "3", &n(total), storage, "300"];
+    let mut servers = Vec::new();
+    for node in NODES {
+        match lab.spawn_worker(node, &args) {
+            Ok(child) => servers.push(child),
+            Err(e) => {
+                kill_all(servers);
+                return Err(e);
+            }
+        }
+    }
+    for k in 0..servers.len() {
+        if let Err(e) = wait_ready(&mut servers[k]) {
+            kill_all(servers);
+            return Err(e);
+        }
+    }
+    Ok(servers)
+}
+
+fn kill_all(children: Vec<std::process::Child>) {
+    for mut child in children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 fn one_sender_round_trips(lab: &Lab, msgs: usize, size: usize) -> Result<f64> {
     let sender = ["cpg-round-trips", &n(msgs), &n(size), "3", "1"];
     let (sent, _) = with_cpg_members(lab, &sender)?;
@@ -588,10 +663,7 @@ fn with_cpg_members(lab: &Lab, sender: &[&str]) -> Result<(Value, Vec<Value>)> {
             Ok((sent, members))
         }
         Err(e) => {
-            for mut member in members {
-                let _ = member.kill();
-                let _ = member.wait();
-            }
+            kill_all(members);
             Err(e)
         }
     }

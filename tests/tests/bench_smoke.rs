@@ -37,7 +37,7 @@ fn bench_smoke_reports_every_figure() {
     );
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&out_file).expect("results JSON")).expect("JSON");
-    for system in ["quorate", "etcd", "cpg", "cpg_rt", "local"] {
+    for system in ["quorate", "etcd", "cpg", "cpg_rt", "local", "minimal_fs"] {
         for key in FIGURES {
             let fig = &doc[system][key];
             let ok =
@@ -62,6 +62,13 @@ fn bench_smoke_reports_every_figure() {
                 doc[system][key]
             );
         }
+    }
+    for key in ["create_3w", "create_3w_no_storage"] {
+        assert!(
+            doc["minimal_fs"][key]["value"].is_f64(),
+            "minimal_fs.{key} not measured: {}",
+            doc["minimal_fs"][key]
+        );
     }
     // The 3-writer CPU budget needs nothing beyond Quorate and the local ceiling either.
     let cpu = &doc["cpu_3w"];
