@@ -47,11 +47,15 @@ fn confchg(_h: &Handle, _g: &str, members: Vec<Address>, _l: Vec<Address>, _j: V
     MEMBERS.store(members.len(), Ordering::SeqCst);
 }
 
-fn cs(call: &'static str) -> impl Fn(CsError) -> anyhow::Error {
+pub fn cs(call: &'static str) -> impl Fn(CsError) -> anyhow::Error {
     move |e| anyhow!("{call} failed: {e}")
 }
 
-fn open() -> Result<(Handle, i32)> {
+type DeliverFn = fn(&Handle, String, NodeId, u32, &[u8], usize);
+type ConfchgFn = fn(&Handle, &str, Vec<Address>, Vec<Address>, Vec<Address>);
+
+/// Joins `group` with these callbacks; the handle and its fd to poll.
+pub fn join_group(group: &str, deliver: DeliverFn, confchg: ConfchgFn) -> Result<(Handle, i32)> {
     let model = cpg::ModelData::ModelV1(cpg::Model1Data {
         flags: cpg::Model1Flags::None,
         deliver_fn: Some(deliver),
@@ -59,9 +63,13 @@ fn open() -> Result<(Handle, i32)> {
         totem_confchg_fn: None,
     });
     let handle = cpg::initialize(&model, 0).map_err(cs("cpg_initialize"))?;
-    cpg::join(&handle, GROUP).map_err(cs("cpg_join"))?;
+    cpg::join(&handle, group).map_err(cs("cpg_join"))?;
     let fd = cpg::fd_get(&handle).map_err(cs("cpg_fd_get"))?;
     Ok((handle, fd))
+}
+
+fn open() -> Result<(Handle, i32)> {
+    join_group(GROUP, deliver, confchg)
 }
 
 /// Waits up to `ms` for the fd to become readable, then dispatches everything pending.

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, OpenFlags,
     ReplyAttr, ReplyCreate, ReplyEmpty, ReplyEntry, ReplyWrite, Request, WriteFlags,
@@ -27,6 +27,8 @@ use fuser::{
 use rust_corosync::cpg::{self, Address, Handle};
 use rust_corosync::{CsError, DispatchFlags, NodeId};
 use serde_json::{json, Value};
+
+use crate::cpg::cs;
 
 const GROUP: &str = "quorate_bench_minfs";
 /// Where every node mounts it, and its database (next to the node's own, as local mode's).
@@ -51,10 +53,6 @@ fn deliver(_h: &Handle, _g: String, node: NodeId, pid: u32, msg: &[u8], _l: usiz
 
 fn confchg(_h: &Handle, _g: &str, members: Vec<Address>, _l: Vec<Address>, _j: Vec<Address>) {
     MEMBERS.store(members.len() as u32, Ordering::SeqCst);
-}
-
-fn cs(call: &'static str) -> impl Fn(CsError) -> anyhow::Error {
-    move |e| anyhow!("{call} failed: {e}")
 }
 
 /// What the FUSE thread and the dispatch thread share.
@@ -351,19 +349,12 @@ pub enum Storage {
 /// once MEMBERS servers are in the group, serves until FILES files (from all nodes) are
 /// committed here and every local file is closed, then unmounts and reports its CPU time.
 pub fn serve(members: u32, files: u64, storage: Storage, timeout_s: u64) -> Result<Value> {
-    let model = cpg::ModelData::ModelV1(cpg::Model1Data {
-        flags: cpg::Model1Flags::None,
-        deliver_fn: Some(deliver),
-        confchg_fn: Some(confchg),
-        totem_confchg_fn: None,
-    });
-    let handle = cpg::initialize(&model, 0).map_err(cs("cpg_initialize"))?;
+    // Deliveries are only read in `dispatch`, after the node id is known.
+    let (handle, fd) = crate::cpg::join_group(GROUP, deliver, confchg)?;
     OWN_NODE.store(
         u32::from(cpg::local_get(&handle).map_err(cs("cpg_local_get"))?),
         Ordering::SeqCst,
     );
-    cpg::join(&handle, GROUP).map_err(cs("cpg_join"))?;
-    let fd = cpg::fd_get(&handle).map_err(cs("cpg_fd_get"))?;
     let shared = Arc::new(Shared {
         cpg: Mutex::new(handle),
         sent: Mutex::new(0),
