@@ -36,6 +36,16 @@ fn each_node_serves_its_own_etc_pve_and_keeps_it_across_restarts() {
         "node1",
         "echo 'keyboard: en-us' > /etc/pve/datacenter.cfg",
     );
+    // A truncating open truncates at once in local mode, written to or not.
+    assert_eq!(
+        sh(
+            &lab,
+            "node1",
+            "printf 'longer\\n' > /etc/pve/t.cfg; printf 's\\n' > /etc/pve/t.cfg; cat /etc/pve/t.cfg; \
+             : > /etc/pve/t.cfg; stat -c %s /etc/pve/t.cfg"
+        ),
+        "s\n0\n"
+    );
     assert!(!lab
         .exec("node2", &["test", "-e", "/etc/pve/datacenter.cfg"])
         .status

@@ -127,6 +127,53 @@ fn concurrent_writers_on_three_nodes_leave_identical_trees() {
     assert_eq!(sh(&lab, "node2", "ls /etc/pve/load | wc -l"), "121\n");
 }
 
+/// `open(O_TRUNC)` of an existing file sends nothing by itself: the truncation rides in the
+/// first write, or goes out at close, or as soon as anything else on the node looks (see
+/// cfs::fs::truncates). Every way must leave the same, exact content everywhere.
+#[test]
+fn truncating_opens_leave_exactly_the_new_content_everywhere() {
+    let lab = Lab::up("e2e_rep8", &["--nodes", "3", "--corosync", "--pmxcfs"]);
+    // Overwrite: the truncation travels with the first write.
+    sh(
+        &lab,
+        "node1",
+        "printf 'a much longer old content\\n' > /etc/pve/t.cfg && printf 'new\\n' > /etc/pve/t.cfg",
+    );
+    for node in NODES {
+        assert_eq!(sh(&lab, node, "cat /etc/pve/t.cfg"), "new\n", "{node}");
+    }
+    // Nothing written: the truncation goes out at close.
+    sh(&lab, "node1", ": > /etc/pve/t.cfg");
+    for node in NODES {
+        assert_eq!(sh(&lab, node, "stat -c %s /etc/pve/t.cfg"), "0\n", "{node}");
+    }
+    // While the truncating open is still unwritten, this node already sees the file empty.
+    let seen = sh(
+        &lab,
+        "node2",
+        "printf 'old content\\n' > /etc/pve/u.cfg; exec 3>/etc/pve/u.cfg; \
+         stat -c %s /etc/pve/u.cfg; cat /etc/pve/u.cfg; printf 'x\\n' >&3; exec 3>&-; \
+         cat /etc/pve/u.cfg",
+    );
+    assert_eq!(seen, "0\nx\n");
+    // A first write away from offset 0: the truncation goes first, the gap reads as zeros.
+    sh(
+        &lab,
+        "node3",
+        "printf 'abcdefgh' > /etc/pve/v.cfg; python3 -c \"import os; \
+         fd = os.open('/etc/pve/v.cfg', os.O_WRONLY | os.O_TRUNC); os.pwrite(fd, b'XY', 2); \
+         os.close(fd)\"",
+    );
+    for node in NODES {
+        assert_eq!(
+            sh(&lab, node, "od -An -c /etc/pve/v.cfg | tr -s ' '"),
+            " \\0 \\0 X Y\n",
+            "{node}"
+        );
+    }
+    wait_converged(&lab);
+}
+
 /// Creates are answered before their message is delivered (pipelined, see cfs::pipeline):
 /// two nodes racing to create the same names must still end with one tree everywhere, each
 /// file holding exactly one writer's data, and a new file must be visible once open returned.

@@ -176,6 +176,7 @@ fn serve(opts: &Options) -> Result<()> {
         cluster,
         pipeline: Default::default(),
         dirs: Default::default(),
+        truncates: Default::default(),
     };
     let mut config = Config::default();
     config.mount_options = vec![

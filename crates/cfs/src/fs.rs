@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fuser::{
-    Errno, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, OpenFlags,
-    RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
-    ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
+    Errno, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags,
+    KernelConfig, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
+    ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
 use memdb::{EntryInfo, Kind, Memdb, Op};
 
@@ -23,9 +23,11 @@ use crate::status::Status;
 mod attrs;
 mod dirs;
 mod pipelined;
+mod truncates;
 
 use attrs::{shown_ino, CREATE_TTL, TTL};
 use dirs::DirIds;
+pub use truncates::Truncates;
 
 /// First FUSE inode of the synthetic root entries.
 const SYNTHETIC_BASE: u64 = 1 << 62;
@@ -41,6 +43,8 @@ pub struct PveFs {
     pub pipeline: Pipeline,
     /// Node ids of the directories the kernel knows.
     pub dirs: DirIds,
+    /// Truncating opens whose truncation has not gone out yet (cluster mode).
+    pub truncates: Truncates,
 }
 
 enum Node {
@@ -75,6 +79,7 @@ impl PveFs {
         if DirIds::is_dir_id(ino) {
             let path = self.dirs.path(ino)?;
             self.pipeline_barrier();
+            self.truncation_barrier();
             // A stale id never shows a file that replaced its directory: the kernel would
             // take the changed type for a corrupt inode.
             let info = self.memdb.lookup(&path).filter(|i| i.kind == Kind::Dir)?;
@@ -84,6 +89,7 @@ impl PveFs {
             self.settle(ino)?.ok()?
         } else {
             self.pipeline_barrier();
+            self.truncation_barrier();
             ino.0.checked_sub(1)?
         };
         self.memdb.with_tree(|t| {
@@ -223,6 +229,13 @@ impl PveFs {
 }
 
 impl Filesystem for PveFs {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        // `open(O_TRUNC)` arrives as one OPEN instead of OPEN and SETATTR (a kernel without
+        // it sends the SETATTR, which works as well).
+        let _ = config.add_capabilities(InitFlags::FUSE_ATOMIC_O_TRUNC);
+        Ok(())
+    }
+
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         if parent == INodeNo::ROOT {
             if let Some((index, entry)) = name.to_str().and_then(namespace::synthetic) {
@@ -360,11 +373,15 @@ impl Filesystem for PveFs {
         }
     }
 
-    fn open(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         match self.node(ino) {
             Some(Node::Memdb(_, info)) if info.kind == Kind::Dir && info.inode == 0 => {
                 reply.error(Errno::EACCES)
             }
+            Some(node) if flags.0 & libc::O_TRUNC != 0 => match self.open_truncating(&node) {
+                Ok(fh) => reply.opened(fh, FopenFlags::FOPEN_DIRECT_IO),
+                Err(e) => reply.error(e),
+            },
             Some(_) => reply.opened(FileHandle(0), FopenFlags::FOPEN_DIRECT_IO),
             None => reply.error(Errno::ENOENT),
         }
@@ -400,7 +417,7 @@ impl Filesystem for PveFs {
         &self,
         _req: &Request,
         ino: INodeNo,
-        _fh: FileHandle,
+        fh: FileHandle,
         offset: u64,
         data: &[u8],
         _write_flags: WriteFlags,
@@ -413,6 +430,12 @@ impl Filesystem for PveFs {
             return match (self.settle(ino), written) {
                 (Some(Err(e)), _) | (_, Err(e)) => reply.error(e),
                 (_, Ok(n)) => reply.written(n as u32),
+            };
+        }
+        if let Some(written) = self.truncating_write(fh, offset, data) {
+            return match written {
+                Ok(n) => reply.written(n as u32),
+                Err(e) => reply.error(e),
             };
         }
         let result = match self.node(ino) {
@@ -570,17 +593,18 @@ impl Filesystem for PveFs {
         }
     }
 
-    /// close(): reports a pipelined create that failed (nothing else is buffered here).
+    /// close(): sends a truncation no write carried, and reports it or a pipelined create
+    /// that failed (nothing else is buffered here).
     fn flush(
         &self,
         _req: &Request,
         ino: INodeNo,
-        _fh: FileHandle,
+        fh: FileHandle,
         _lock_owner: fuser::LockOwner,
         reply: ReplyEmpty,
     ) {
-        match self.settle(ino) {
-            Some(Err(e)) => reply.error(e),
+        match (self.settle_truncation(fh), self.settle(ino)) {
+            (Some(Err(e)), _) | (_, Some(Err(e))) => reply.error(e),
             _ => reply.ok(),
         }
     }
@@ -589,12 +613,13 @@ impl Filesystem for PveFs {
         &self,
         _req: &Request,
         ino: INodeNo,
-        _fh: FileHandle,
+        fh: FileHandle,
         _flags: OpenFlags,
         _lock_owner: Option<fuser::LockOwner>,
         _flush: bool,
         reply: ReplyEmpty,
     ) {
+        let _ = self.settle_truncation(fh);
         let _ = self.settle(ino);
         reply.ok()
     }

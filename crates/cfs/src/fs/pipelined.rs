@@ -1,11 +1,23 @@
 //! The FUSE side of pipelined creates (see [`crate::pipeline`]): sending a create without
-//! waiting, the first write right behind it, and settling a provisional inode.
+//! waiting, the first write right behind it, and settling a provisional inode; and of
+//! truncating opens ([`super::truncates`]).
 
-use fuser::{Errno, FileAttr, INodeNo};
+use fuser::{Errno, FileAttr, FileHandle, INodeNo};
 use memdb::{EntryInfo, Kind, Op};
 
 use super::{Node, PveFs};
+use crate::cluster::ClusterService;
+use crate::namespace::Synthetic;
 use crate::pipeline::SentResults;
+
+fn truncation(path: &str) -> Op {
+    Op::Write {
+        path: path.to_string(),
+        offset: 0,
+        data: Vec::new(),
+        truncate: true,
+    }
+}
 
 impl PveFs {
     /// Waits for the create behind a provisional inode (`None`: not one of ours).
@@ -73,12 +85,97 @@ impl PveFs {
                 let count = cluster.send(&op).map_err(Errno::from_i32)?;
                 Ok((path.to_string(), count))
             })?;
-        Some(sent.and_then(|(path, count)| {
-            let result = cluster.wait_sent(count).unwrap_or(Err(libc::EBUSY));
-            cluster.discard_sent(count);
-            self.status.path_changed(&path);
-            result.map_err(Errno::from_i32)
-        }))
+        Some(sent.and_then(|(path, count)| self.sent_result(cluster, &path, count)))
+    }
+
+    /// Waits for message `count` (about `path`), sent without waiting; its result.
+    fn sent_result(&self, cluster: &ClusterService, path: &str, count: u64) -> Result<u64, Errno> {
+        let result = cluster.wait_sent(count).unwrap_or(Err(libc::EBUSY));
+        cluster.discard_sent(count);
+        self.status.path_changed(path);
+        result.map_err(Errno::from_i32)
+    }
+
+    /// Sends `op` about `path` without waiting; the path and the message's counter.
+    fn send_op(
+        &self,
+        cluster: &ClusterService,
+        op: &Op,
+        path: &str,
+    ) -> Result<(String, u64), Errno> {
+        self.quorate_or_eacces()?;
+        let count = cluster.send(op).map_err(Errno::from_i32)?;
+        Ok((path.to_string(), count))
+    }
+
+    /// `open(O_TRUNC)` of `node`: the file handle to answer with. In cluster mode a file's
+    /// truncation is only recorded, for the handle's first write or close to carry; in local
+    /// mode it is applied now.
+    pub(super) fn open_truncating(&self, node: &Node) -> Result<FileHandle, Errno> {
+        match node {
+            // Shell redirections truncate before they write.
+            Node::Synthetic(Synthetic::Debug) => Ok(FileHandle(0)),
+            Node::Synthetic(_) => Err(Errno::EACCES),
+            Node::Memdb(path, _) if self.cluster.is_some() => {
+                self.quorate_or_eacces()?;
+                Ok(self.truncates.insert(path.clone()))
+            }
+            Node::Memdb(path, _) => self.apply(truncation(path), path).map(|_| FileHandle(0)),
+        }
+    }
+
+    /// A write through a handle whose truncation is still pending. At offset 0 the write
+    /// carries the truncation (`Some` result); elsewhere the truncation goes first and is
+    /// waited for, and `None` lets the write go the usual way (unless the truncation failed).
+    pub(super) fn truncating_write(
+        &self,
+        fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+    ) -> Option<Result<u64, Errno>> {
+        let cluster = self.cluster.as_ref()?;
+        let sent = self.truncates.take_and_send(fh, |path| {
+            let op = match offset {
+                0 => Op::Write {
+                    path: path.to_string(),
+                    offset,
+                    data: data.to_vec(),
+                    truncate: true,
+                },
+                _ => truncation(path),
+            };
+            self.send_op(cluster, &op, path)
+        })?;
+        let result = sent.and_then(|(path, count)| self.sent_result(cluster, &path, count));
+        match (offset, result) {
+            (0, result) => Some(result),
+            (_, Err(e)) => Some(Err(e)),
+            (_, Ok(_)) => None,
+        }
+    }
+
+    /// close: `fh`'s truncation if no write carried it, sent and waited for.
+    pub(super) fn settle_truncation(&self, fh: FileHandle) -> Option<Result<u64, Errno>> {
+        let cluster = self.cluster.as_ref()?;
+        let sent = self
+            .truncates
+            .take_and_send(fh, |path| self.send_op(cluster, &truncation(path), path))?;
+        Some(sent.and_then(|(path, count)| self.sent_result(cluster, &path, count)))
+    }
+
+    /// Lets every pending truncation land before anything else touches the tree. Their
+    /// owners are not told of a failure here; their next write or close meets its cause
+    /// (no quorum, the file gone) itself.
+    pub(super) fn truncation_barrier(&self) {
+        let Some(cluster) = &self.cluster else {
+            return;
+        };
+        let sent = self
+            .truncates
+            .send_all(|path| self.send_op(cluster, &truncation(path), path));
+        for (path, count) in sent.into_iter().flatten() {
+            let _ = self.sent_result(cluster, &path, count);
+        }
     }
 
     /// Attributes of a file whose create is still on its way (empty, modified now).
