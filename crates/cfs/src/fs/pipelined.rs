@@ -10,13 +10,17 @@ use crate::cluster::ClusterService;
 use crate::namespace::Synthetic;
 use crate::pipeline::SentResults;
 
-fn truncation(path: &str) -> Op {
+fn write_op(path: &str, offset: u64, data: &[u8], truncate: bool) -> Op {
     Op::Write {
         path: path.to_string(),
-        offset: 0,
-        data: Vec::new(),
-        truncate: true,
+        offset,
+        data: data.to_vec(),
+        truncate,
     }
+}
+
+fn truncation(path: &str) -> Op {
+    write_op(path, 0, &[], true)
 }
 
 impl PveFs {
@@ -76,12 +80,7 @@ impl PveFs {
             .pipeline
             .send_first_write(ino, offset, |path, truncate| {
                 self.quorate_or_eacces()?;
-                let op = Op::Write {
-                    path: path.to_string(),
-                    offset,
-                    data: data.to_vec(),
-                    truncate,
-                };
+                let op = write_op(path, offset, data, truncate);
                 let count = cluster.send(&op).map_err(Errno::from_i32)?;
                 Ok((path.to_string(), count))
             })?;
@@ -136,12 +135,7 @@ impl PveFs {
         let cluster = self.cluster.as_ref()?;
         let sent = self.truncates.take_and_send(fh, |path| {
             let op = match offset {
-                0 => Op::Write {
-                    path: path.to_string(),
-                    offset,
-                    data: data.to_vec(),
-                    truncate: true,
-                },
+                0 => write_op(path, 0, data, true),
                 _ => truncation(path),
             };
             self.send_op(cluster, &op, path)
