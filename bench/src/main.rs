@@ -2,6 +2,7 @@
 //! the raw CPG limit on the same nodes, prints a table and writes a JSON file.
 //! `quorate-bench worker …` are the in-node workloads it runs through `quorate-lab exec`.
 
+mod bounds;
 mod clock;
 mod cpg;
 mod cpu;
@@ -265,10 +266,10 @@ fn bench(cli: &Cli) -> Result<Value> {
             run::etcd_delay(&lab, &sizes, &cluster, &mut e);
         }
         eprintln!("quorate-bench: raw CPG limit");
-        raw_corosync = run::cpg(&lab, &sizes, &mut c);
+        raw_corosync = bounds::cpg(&lab, &sizes, &mut c);
         eprintln!("quorate-bench: CPG round trips and local-mode pmxcfs (ceilings)");
-        run::cpg_round_trips(&lab, &sizes, &mut rt);
-        local_cpu = run::local_ceiling(&lab, &sizes, &mut local);
+        bounds::cpg_round_trips(&lab, &sizes, &mut rt);
+        local_cpu = bounds::local_ceiling(&lab, &sizes, &mut local);
         eprintln!(
             "quorate-bench: catch-up ({} files, {} rounds, each followed by raw CPG)",
             sizes.catchup, sizes.rounds

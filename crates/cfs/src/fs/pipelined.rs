@@ -79,10 +79,7 @@ impl PveFs {
         let sent = self
             .pipeline
             .send_first_write(ino, offset, |path, truncate| {
-                self.quorate_or_eacces()?;
-                let op = write_op(path, offset, data, truncate);
-                let count = cluster.send(&op).map_err(Errno::from_i32)?;
-                Ok((path.to_string(), count))
+                self.send_op(cluster, &write_op(path, offset, data, truncate), path)
             })?;
         Some(sent.and_then(|(path, count)| self.sent_result(cluster, &path, count)))
     }
